@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+// Melissa-style ensemble study server: one module per role (see README "Layout").
+import PackageDescription
+
+let package = Package(
+    name: "melissa-swift",
+    products: [
+        .executable(name: "melissa-launcher", targets: ["melissa-launcher"]),
+        .executable(name: "melissa-server", targets: ["melissa-server"]),
+        // The C ABI (melissa_api.h) simulations link against: libmelissa.so.
+        .library(name: "melissa", type: .dynamic, targets: ["MelissaC"]),
+        // The Swift client API, for simulations written in Swift.
+        .library(name: "MelissaClient", targets: ["MelissaClient"]),
+    ],
+    targets: [
+        // C libraries from Debian, reached through module maps only.
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi"),
+
+        // Wire protocol v1: byte layouts and codecs, no I/O (docs/PROTOCOL.md).
+        .target(name: "MelissaProtocol"),
+        // Thin wrappers over libzmq and MPI.
+        .target(name: "MelissaTransport", dependencies: ["CZMQ", "CMPI"]),
+        // Study configuration: JSON with comments, validated with key paths.
+        .target(name: "MelissaConfig"),
+        // BaseServer: sockets, poll loop, sampling, client scripts, completion tracking.
+        .target(name: "MelissaServer",
+                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig"]),
+        // The sensitivity-analysis flavor (statistics on top of BaseServer).
+        .target(name: "MelissaSensitivity", dependencies: ["MelissaServer"]),
+        // Scheduler backends the launcher drives (openmpi for now).
+        .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
+        // The launcher: starts the server, runs the jobs it asks for, forwards states.
+        .target(name: "MelissaLauncher",
+                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig", "MelissaSchedulers"]),
+        // Client API in Swift, and its C ABI.
+        .target(name: "MelissaClient", dependencies: ["MelissaProtocol", "MelissaTransport"]),
+        .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"]),
+
+        .executableTarget(name: "melissa-server",
+                          dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaConfig"]),
+        .executableTarget(name: "melissa-launcher", dependencies: ["MelissaLauncher"]),
+
+        .testTarget(name: "MelissaProtocolTests", dependencies: ["MelissaProtocol"]),
+        .testTarget(name: "MelissaTransportTests", dependencies: ["MelissaTransport"]),
+        .testTarget(name: "MelissaConfigTests", dependencies: ["MelissaConfig"]),
+        .testTarget(name: "MelissaServerTests", dependencies: ["MelissaServer", "MelissaSensitivity"]),
+        .testTarget(name: "MelissaClientTests", dependencies: ["MelissaClient"]),
+        .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

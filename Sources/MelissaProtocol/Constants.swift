@@ -1,0 +1,41 @@
+/// The wire protocol version every message carries; a peer with another one is refused.
+public let protocolVersion: UInt16 = 1
+
+/// The four-byte tag that starts every message and names its channel.
+public enum Magic: Sendable {
+    /// Client handshake (client rank 0 <-> server rank 0).
+    case handshake
+    /// Simulation data (client rank -> server rank).
+    case data
+    /// Launcher <-> server control.
+    case control
+    /// Server rank <-> server rank 0 coordination.
+    case internalRank
+
+    /// The magic as ASCII text.
+    public var text: String {
+        switch self {
+        case .handshake: return "MLSH"
+        case .data: return "MLSD"
+        case .control: return "MLSC"
+        case .internalRank: return "MLSI"
+        }
+    }
+
+    /// The magic as bytes.
+    public var bytes: [UInt8] { Array(text.utf8) }
+}
+
+/// Upper bounds a decoder enforces before allocating anything.
+public enum Limits {
+    /// Longest string field (names, endpoints, reasons, paths).
+    public static let maxString = 4096
+    /// Most fields a study may declare.
+    public static let maxFields = 1024
+    /// Most server ranks a handshake reply may list.
+    public static let maxServerRanks = 65_536
+    /// Most simulations one job request may carry.
+    public static let maxGroupSize = 65_536
+    /// Most float64 values in one data message (1 GiB of payload).
+    public static let maxValuesPerMessage: UInt64 = 1 << 27
+}

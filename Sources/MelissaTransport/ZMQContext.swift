@@ -1,0 +1,36 @@
+import CZMQ
+
+/// A libzmq context; thread-safe, so one is shared by every socket of a process.
+public final class ZMQContext: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+
+    /// Creates a context with libzmq's defaults.
+    public init() throws(ZMQError) {
+        guard let h = zmq_ctx_new() else { throw ZMQError("zmq_ctx_new") }
+        handle = h
+    }
+
+    deinit { zmq_ctx_term(handle) }
+
+    /// Opens a socket of `type` (ZMQ_PUSH, ZMQ_PULL, ...).
+    public func socket(_ type: SocketType) throws(ZMQError) -> ZMQSocket {
+        try ZMQSocket(context: self, type: type)
+    }
+}
+
+/// The ZeroMQ socket types the project uses.
+public enum SocketType: Int32, Sendable {
+    case req, rep, dealer, router, push, pull, pair
+
+    var raw: Int32 {
+        switch self {
+        case .req: return ZMQ_REQ
+        case .rep: return ZMQ_REP
+        case .dealer: return ZMQ_DEALER
+        case .router: return ZMQ_ROUTER
+        case .push: return ZMQ_PUSH
+        case .pull: return ZMQ_PULL
+        case .pair: return ZMQ_PAIR
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import CZMQ
+
+/// A received (or to-be-sent) message owned by libzmq: reading it copies nothing.
+public final class ZMQMessage {
+    var msg = zmq_msg_t()
+
+    /// An empty message, ready to receive into.
+    public init() { zmq_msg_init(&msg) }
+
+    /// A message with `size` bytes of uninitialised payload that the caller fills in place.
+    public init(size: Int) throws(ZMQError) {
+        guard zmq_msg_init_size(&msg, size) == 0 else { throw ZMQError("zmq_msg_init_size", "\(size) bytes") }
+    }
+
+    deinit { zmq_msg_close(&msg) }
+
+    /// Payload size in bytes.
+    public var count: Int { zmq_msg_size(&msg) }
+
+    /// True when another frame of the same message follows.
+    public var hasMore: Bool { zmq_msg_more(&msg) != 0 }
+
+    /// Borrows the payload for reading; valid only inside `body`.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
+    }
+
+    /// Borrows the payload for writing before the message is sent.
+    public func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
+    }
+
+    /// The payload as a new array (for small control frames).
+    public var bytes: [UInt8] { withBytes { Array($0) } }
+}
