@@ -16,18 +16,19 @@ let package = Package(
         // C libraries from Debian, reached through module maps only.
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi"),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         // Wire protocol v1: byte layouts and codecs, no I/O (docs/PROTOCOL.md).
         .target(name: "MelissaProtocol"),
         // Thin wrappers over libzmq and MPI.
-        .target(name: "MelissaTransport", dependencies: ["CZMQ", "CMPI"]),
+        .target(name: "MelissaTransport", dependencies: ["CZMQ", "CMPI", "CLinux"]),
         // Study configuration: JSON with comments, validated with key paths.
         .target(name: "MelissaConfig"),
         // BaseServer: sockets, poll loop, sampling, client scripts, completion tracking.
         .target(name: "MelissaServer",
                 dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig"]),
         // The sensitivity-analysis flavor (statistics on top of BaseServer).
-        .target(name: "MelissaSensitivity", dependencies: ["MelissaServer"]),
+        .target(name: "MelissaSensitivity", dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.

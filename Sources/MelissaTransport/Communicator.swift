@@ -97,6 +97,14 @@ public struct Communicator: @unchecked Sendable {
         return output
     }
 
+    /// Maximum of `value` over all ranks.
+    public func allreduceMax(_ value: Int64) throws(MPIError) -> Int64 {
+        var input = value
+        var output: Int64 = 0
+        try check("MPI_Allreduce", MPI_Allreduce(&input, &output, 1, melissa_mpi_long_long(), melissa_mpi_max(), handle))
+        return output
+    }
+
     /// Element-wise sum of `values` over all ranks.
     public func allreduceSum(_ values: [Int64]) throws(MPIError) -> [Int64] {
         var output = [Int64](repeating: 0, count: values.count)

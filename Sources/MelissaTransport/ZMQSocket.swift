@@ -137,4 +137,14 @@ public final class ZMQSocket {
         } while message.hasMore
         return frames
     }
+
+    /// Receives a waiting message without blocking; nil when none is waiting.
+    public func receiveMultipartIfReady() throws(ZMQError) -> [[UInt8]]? {
+        do {
+            return try receiveMultipart(dontWait: true)
+        } catch {
+            if error.isTimeout { return nil }
+            throw error
+        }
+    }
 }

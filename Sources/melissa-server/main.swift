@@ -1,0 +1,54 @@
+// melissa-server <config.json>: one rank of the study server, started by the launcher
+// under mpirun. Environment: MELISSA_LAUNCHER_ADDRESS (required), MELISSA_STUDY_DIR.
+import Foundation
+import MelissaConfig
+import MelissaSensitivity
+import MelissaServer
+import MelissaTransport
+
+/// Flavors this executable can run, by `server_class`.
+let flavors: [String: (StudyConfig, String, String) throws -> BaseServer] = [
+    SensitivityServer.flavorName: { try SensitivityServer(config: $0, studyDirectory: $1, launcherAddress: $2) },
+]
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("melissa-server: error: \(message)\n".utf8))
+    MPIRuntime.abort(code)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
+    FileHandle.standardError.write(Data("usage: mpirun -n M melissa-server <config.json>  (normally started by melissa-launcher)\n".utf8))
+    exit(2)
+}
+do {
+    _ = try MPIRuntime.initializeIfNeeded()
+} catch {
+    FileHandle.standardError.write(Data("melissa-server: cannot initialise MPI: \(error)\n".utf8))
+    exit(1)
+}
+let environment = ProcessInfo.processInfo.environment
+let config: StudyConfig
+do {
+    let configPath = arguments[1]
+    config = try StudyConfig.load(path: configPath)
+        .resolvingPaths(relativeTo: URL(fileURLWithPath: configPath).deletingLastPathComponent().path)
+} catch {
+    fail("\(error)", code: 2)
+}
+guard let launcherAddress = environment["MELISSA_LAUNCHER_ADDRESS"], !launcherAddress.isEmpty else {
+    fail("MELISSA_LAUNCHER_ADDRESS is not set; the server is started by melissa-launcher", code: 2)
+}
+let studyDirectory = environment["MELISSA_STUDY_DIR"] ?? config.outputDir
+guard let makeFlavor = flavors[config.serverClass.rawValue] else {
+    fail("server_class '\(config.serverClass.rawValue)' is not one of \(flavors.keys.sorted())", code: 2)
+}
+do {
+    let server = try makeFlavor(config, studyDirectory, launcherAddress)
+    try server.start()
+    let code = server.exitCode
+    MPIRuntime.finalize()
+    exit(code)
+} catch {
+    fail("\(error)", code: 1)
+}

@@ -1,0 +1,68 @@
+import MelissaProtocol
+import XCTest
+@testable import MelissaServer
+
+final class CompletionTrackerTests: XCTestCase {
+    func header(sim: UInt32, step: UInt32, field: UInt32 = 0, clientRank: UInt32, offset: UInt64, count: UInt64) -> DataHeader {
+        DataHeader(simulationID: sim, timeStep: step, field: field, clientRank: clientRank,
+                   globalSize: 100, offset: offset, count: count)
+    }
+
+    func testSimulationCompletesExactlyWhenEveryStepOfEveryFieldArrived() {
+        var t = CompletionTracker(simulationCount: 4, nbFields: 2, nbTimeSteps: 3)
+        var verdicts: [PieceVerdict] = []
+        for field in 0..<2 as Range<UInt32> {
+            for step in 0..<3 as Range<UInt32> {
+                // The block of 10 values arrives in two pieces from two client ranks.
+                verdicts.append(t.record(header(sim: 1, step: step, field: field, clientRank: 0, offset: 0, count: 4), blockSize: 10))
+                verdicts.append(t.record(header(sim: 1, step: step, field: field, clientRank: 1, offset: 4, count: 6), blockSize: 10))
+            }
+        }
+        XCTAssertEqual(verdicts.dropLast(), Array(repeating: .accepted(simulationComplete: false), count: 11))
+        XCTAssertEqual(verdicts.last, .accepted(simulationComplete: true))
+        XCTAssertEqual(t.openSimulations, 0)
+    }
+
+    func testDuplicatesAreRefusedAndDoNotCountTowardsCompletion() {
+        var t = CompletionTracker(simulationCount: 2, nbFields: 1, nbTimeSteps: 2)
+        let h = header(sim: 0, step: 0, clientRank: 0, offset: 0, count: 10)
+        XCTAssertEqual(t.record(h, blockSize: 10), .accepted(simulationComplete: false))
+        XCTAssertEqual(t.record(h, blockSize: 10), .duplicate)
+        XCTAssertEqual(t.record(header(sim: 0, step: 1, clientRank: 0, offset: 0, count: 10), blockSize: 10),
+                       .accepted(simulationComplete: true))
+        // A restarted simulation resending after completion is refused as closed.
+        XCTAssertEqual(t.record(h, blockSize: 10), .closed)
+    }
+
+    func testOverfullStepIsInconsistent() {
+        var t = CompletionTracker(simulationCount: 1, nbFields: 1, nbTimeSteps: 1)
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, clientRank: 0, offset: 0, count: 8), blockSize: 10),
+                       .accepted(simulationComplete: false))
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, clientRank: 1, offset: 5, count: 5), blockSize: 10), .inconsistent)
+    }
+
+    func testEmptyBlockCompletesWithMarkerPieces() {
+        var t = CompletionTracker(simulationCount: 1, nbFields: 1, nbTimeSteps: 2)
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, clientRank: 0, offset: 3, count: 0), blockSize: 0),
+                       .accepted(simulationComplete: false))
+        XCTAssertEqual(t.record(header(sim: 0, step: 1, clientRank: 0, offset: 3, count: 0), blockSize: 0),
+                       .accepted(simulationComplete: true))
+    }
+
+    func testClosedSimulationRefusesLaterData() {
+        var t = CompletionTracker(simulationCount: 3, nbFields: 1, nbTimeSteps: 2)
+        _ = t.record(header(sim: 2, step: 0, clientRank: 0, offset: 0, count: 10), blockSize: 10)
+        t.close(simulation: 2)
+        XCTAssertEqual(t.openSimulations, 0)
+        XCTAssertEqual(t.record(header(sim: 2, step: 1, clientRank: 0, offset: 0, count: 10), blockSize: 10), .closed)
+    }
+
+    func testBitset() {
+        var b = Bitset(capacity: 130)
+        XCTAssertTrue(b.insert(0)); XCTAssertTrue(b.insert(64)); XCTAssertTrue(b.insert(129))
+        XCTAssertFalse(b.insert(64))
+        XCTAssertEqual(b.count, 3)
+        XCTAssertTrue(b.contains(129)); XCTAssertFalse(b.contains(128)); XCTAssertFalse(b.contains(500))
+        XCTAssertFalse(b.isFull)
+    }
+}
