@@ -17,11 +17,18 @@ public struct ByteWriter: Sendable {
     public mutating func f64(_ v: Double) { u64(v.bitPattern) }
     public mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
 
-    /// A string as u16 byte length then UTF-8; callers check `Limits.maxString` first.
-    public mutating func string(_ s: String) {
-        let utf8 = Array(s.utf8)
-        u16(UInt16(clamping: utf8.count))
-        bytes.append(contentsOf: utf8.prefix(Int(UInt16.max)))
+    /// A string as u16 byte length then UTF-8, cut at a character boundary to `limit` bytes
+    /// so the peer's decoder never refuses it. Names and paths are checked at config time;
+    /// only free text (reasons, summaries) can reach the cut.
+    public mutating func string(_ s: String, limit: Int = Limits.maxString) {
+        var utf8 = Array(s.utf8)
+        if utf8.count > limit {
+            var cut = limit
+            while cut > 0, utf8[cut] & 0xC0 == 0x80 { cut -= 1 }
+            utf8.removeSubrange(cut...)
+        }
+        u16(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
     }
 }
 
@@ -78,7 +85,7 @@ public struct ByteReader {
         try need(n)
         let slice = UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)])
         offset += n
-        guard let s = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+        guard let s = String(validating: slice, as: UTF8.self) else {
             throw .invalidUTF8(what: what)
         }
         return s

@@ -76,7 +76,8 @@ public struct HandshakeReply: Equatable, Sendable {
         switch kind {
         case Self.kind:
             let m = try r.u32()
-            guard m >= 1, m <= UInt32(Limits.maxServerRanks) else {
+            guard m >= 1 else { throw .invalidValue(what: "server comm size", detail: "0, must be at least 1") }
+            guard m <= UInt32(Limits.maxServerRanks) else {
                 throw .oversized(what: "server comm size", value: UInt64(m), limit: UInt64(Limits.maxServerRanks))
             }
             let steps = try r.u32()
@@ -114,7 +115,7 @@ public struct HandshakeRefusal: Equatable, Sendable {
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + reason.utf8.count)
         w.raw(Magic.handshake.bytes); w.u16(protocolVersion); w.u16(Self.kind)
-        w.string(String(reason.utf8.prefix(Limits.maxString)) ?? "refused")
+        w.string(reason)
         return w.bytes
     }
 }

@@ -22,7 +22,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .truncated(message, needed, available):
             return "truncated \(message): needs \(needed) bytes, got \(available)"
         case let .badMagic(expected, got):
-            let hex = got.map { String($0, radix: 16) }.joined(separator: " ")
+            let hex = got.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
             return "bad magic: expected '\(expected)', got [\(hex)]"
         case let .versionMismatch(ours, theirs):
             return "protocol version mismatch: peer speaks version \(theirs), this side speaks version \(ours)"

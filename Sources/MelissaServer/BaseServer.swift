@@ -335,7 +335,10 @@ open class BaseServer {
     private func drainInternal() throws {
         while true {
             guard let frames = try internalPull.receiveMultipartIfReady() else { return }
-            guard let frame = frames.last else { continue }
+            guard frames.count == 1, let frame = frames.first else {
+                log.error("dropped a \(frames.count)-frame internal message")
+                continue
+            }
             let message: InternalMessage
             do { message = try frame.withUnsafeBytes { try InternalMessage.decode($0) } } catch {
                 log.error("dropped malformed internal message: \(error)")
@@ -372,8 +375,10 @@ open class BaseServer {
         guard let rep = connectionSocket else { return }
         while true {
             guard let frames = try rep.receiveMultipartIfReady() else { return }
-            let request = frames.count == 1 ? frames[0] : frames.flatMap { $0 }
-            let reply = handshakeReply(to: request)
+            // REP must answer every request, even garbage, or the socket wedges.
+            let reply = frames.count == 1
+                ? handshakeReply(to: frames[0])
+                : HandshakeRefusal(reason: "malformed handshake: \(frames.count) frames, expected 1").encode()
             do { try rep.send(reply) } catch { log.error("cannot answer a handshake: \(error)") }
         }
     }
@@ -407,7 +412,10 @@ open class BaseServer {
         while true {
             guard let frames = try dealer.receiveMultipartIfReady() else { return }
             lastLauncherMessage = Self.now()
-            guard let frame = frames.last else { continue }
+            guard frames.count == 1, let frame = frames.first else {
+                log.error("dropped a \(frames.count)-frame launcher message (control messages are one frame)")
+                continue
+            }
             let message: ControlMessage
             do { message = try frame.withUnsafeBytes { try ControlMessage.decode($0) } } catch {
                 log.error("dropped malformed launcher message: \(error)")

@@ -1,0 +1,261 @@
+import XCTest
+@testable import MelissaProtocol
+
+/// Every message type of protocol v1 against bytes written by hand from docs/PROTOCOL.md.
+/// The expectations never come from an encoder: a change to any layout fails here.
+final class GoldenBytesTests: XCTestCase {
+
+    // MARK: Handshake (magic "MLSH" = 4d 4c 53 48)
+
+    func testHandshakeRequest() {
+        let message = HandshakeRequest(simulationID: 0x0102_0304, clientCommSize: 2)
+        let golden = hex("""
+            4d4c5348 0100 0100          // magic MLSH, version 1, kind 1
+            04030201                    // simulation id 0x01020304
+            02000000                    // client comm size 2
+            """)
+        XCTAssertEqual(golden.count, 16)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: HandshakeRequest.decode), .success(message))
+    }
+
+    func testHandshakeReply() {
+        let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, fieldNames: ["T", "p\u{E9}"],
+                                     dataEndpoints: ["tcp://h:1", "tcp://g:2"])
+        let golden = hex("""
+            4d4c5348 0100 0200          // magic MLSH, version 1, kind 2
+            02000000                    // server comm size M = 2
+            64000000                    // nbTimeSteps 100
+            02000000                    // verbosity 2
+            02000000                    // field count 2
+            0100 54                     // "T"
+            0300 70c3a9                 // "pé" (3 UTF-8 bytes)
+            0900 7463703a2f2f683a31     // "tcp://h:1" (server rank 0)
+            0900 7463703a2f2f673a32     // "tcp://g:2" (server rank 1)
+            """)
+        XCTAssertEqual(message.serverCommSize, 2)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.accepted(message)))
+    }
+
+    func testHandshakeReplyWithoutFields() {
+        let message = HandshakeReply(nbTimeSteps: 0xFFFF_FFFF, verbosity: 0, fieldNames: [],
+                                     dataEndpoints: [""])
+        let golden = hex("""
+            4d4c5348 0100 0200
+            01000000 ffffffff 00000000 00000000
+            0000                        // empty endpoint string
+            """)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.accepted(message)))
+    }
+
+    func testHandshakeRefusal() {
+        let message = HandshakeRefusal(reason: "busy")
+        let golden = hex("""
+            4d4c5348 0100 0300          // magic MLSH, version 1, kind 3
+            0400 62757379               // "busy"
+            """)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.refused(message)))
+    }
+
+    // MARK: Data (magic "MLSD" = 4d 4c 53 44)
+
+    func testDataMessage() {
+        let header = DataHeader(simulationID: 5, timeStep: 3, field: 1, clientRank: 2,
+                                globalSize: 10, offset: 4, count: 2)
+        let golden = hex("""
+            4d4c5344 0100 0100          // magic MLSD, version 1, kind 1
+            05000000                    // simulation id 5
+            03000000                    // time step 3
+            01000000                    // field index 1
+            02000000                    // client rank 2
+            0a00000000000000            // global size 10
+            0400000000000000            // offset 4
+            0200000000000000            // count 2
+            000000000000f03f            // 1.0
+            00000000000004c0            // -2.5
+            """)
+        XCTAssertEqual(golden.count, DataHeader.size + 16)
+        XCTAssertEqual(header.encode(values: [1.0, -2.5]), golden)
+        XCTAssertEqual(decoding(golden, with: DataHeader.decode), .success(header))
+    }
+
+    func testDataMessageWideFieldsAndSpecialValues() {
+        let header = DataHeader(simulationID: 0xDEAD_BEEF, timeStep: 65_536, field: 1023,
+                                clientRank: 0x7FFF_FFFF, globalSize: 0x0102_0304_0506_0708,
+                                offset: 0x0102_0304_0506_0705, count: 3)
+        let nan = Double(bitPattern: 0x7FF8_0000_0000_0001)
+        let golden = hex("""
+            4d4c5344 0100 0100
+            efbeadde                    // simulation id 0xDEADBEEF
+            00000100                    // time step 65536
+            ff030000                    // field index 1023
+            ffffff7f                    // client rank 0x7FFFFFFF
+            0807060504030201            // global size 0x0102030405060708
+            0507060504030201            // offset 0x0102030405060705
+            0300000000000000            // count 3 (slice ends exactly at the global size)
+            0000000000000080            // -0.0
+            000000000000f07f            // +infinity
+            010000000000f87f            // NaN with payload 1 (bit pattern kept)
+            """)
+        XCTAssertEqual(header.encode(values: [-0.0, .infinity, nan]), golden)
+        XCTAssertEqual(decoding(golden, with: DataHeader.decode), .success(header))
+    }
+
+    func testDataMessageEmptySlice() {
+        let header = DataHeader(simulationID: 0, timeStep: 0, field: 0, clientRank: 0,
+                                globalSize: 0, offset: 0, count: 0)
+        let golden = hex("4d4c5344 0100 0100" + String(repeating: "00", count: 40))
+        XCTAssertEqual(golden.count, 48)
+        XCTAssertEqual(header.encode(values: []), golden)
+        XCTAssertEqual(decoding(golden, with: DataHeader.decode), .success(header))
+    }
+
+    func testDataHeaderWriteTouchesExactly48Bytes() {
+        let header = DataHeader(simulationID: 5, timeStep: 3, field: 1, clientRank: 2,
+                                globalSize: 10, offset: 4, count: 2)
+        let golden = hex("""
+            4d4c5344 0100 0100 05000000 03000000 01000000 02000000
+            0a00000000000000 0400000000000000 0200000000000000
+            """)
+        var buffer = [UInt8](repeating: 0xAA, count: 64)
+        buffer.withUnsafeMutableBytes { header.write(to: $0.baseAddress!) }
+        XCTAssertEqual(Array(buffer[0..<48]), golden)
+        XCTAssertEqual(Array(buffer[48...]), [UInt8](repeating: 0xAA, count: 16))
+    }
+
+    // MARK: Control (magic "MLSC" = 4d 4c 53 43)
+
+    private func assertControl(_ message: ControlMessage, _ golden: [UInt8],
+                               file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(message.encode(), golden, "encode", file: file, line: line)
+        XCTAssertEqual(decoding(golden, with: ControlMessage.decode), .success(message), "decode",
+                       file: file, line: line)
+        XCTAssertEqual(decoding(golden, misalign: 3, with: ControlMessage.decode), .success(message),
+                       "decode from an unaligned buffer", file: file, line: line)
+    }
+
+    func testControlHello() {
+        assertControl(.hello(serverCommSize: 3, connectionEndpoint: "tcp://s:9"), hex("""
+            4d4c5343 0100 0100          // magic MLSC, version 1, kind 1
+            03000000                    // server comm size 3
+            0900 7463703a2f2f733a39     // "tcp://s:9"
+            """))
+    }
+
+    func testControlWelcome() {
+        assertControl(.welcome, hex("4d4c5343 0100 0200"))
+    }
+
+    func testControlJobRequest() {
+        assertControl(.jobRequest(groupID: 16, members: [JobMember(simulationID: 1, script: "/a.sh"),
+                                                          JobMember(simulationID: 256, script: "/b")]), hex("""
+            4d4c5343 0100 0300
+            10000000                    // group id 16
+            02000000                    // member count 2
+            01000000 0500 2f612e7368    // simulation 1, "/a.sh"
+            00010000 0200 2f62          // simulation 256, "/b"
+            """))
+    }
+
+    func testControlJobState() {
+        assertControl(.jobState(groupID: 16, state: .failed, exitCode: -9, reason: "oom"), hex("""
+            4d4c5343 0100 0400
+            10000000                    // group id 16
+            03                          // state 3 = failed
+            f7ffffff                    // exit code -9
+            0300 6f6f6d                 // "oom"
+            """))
+        let states: [(JobState, String)] = [(.waiting, "00"), (.running, "01"), (.terminated, "02"), (.failed, "03")]
+        XCTAssertEqual(states.count, JobState.allCases.count)
+        for (state, code) in states {
+            assertControl(.jobState(groupID: 0x0A0B_0C0D, state: state, exitCode: 0, reason: ""),
+                          hex("4d4c5343 0100 0400 0d0c0b0a \(code) 00000000 0000"))
+        }
+    }
+
+    func testControlPing() {
+        assertControl(.ping, hex("4d4c5343 0100 0500"))
+    }
+
+    func testControlProgress() {
+        assertControl(.progress(finished: 1, failed: 2, total: 300, bytesReceived: 0x0000_0001_0000_0002), hex("""
+            4d4c5343 0100 0600
+            01000000                    // finished 1
+            02000000                    // failed 2
+            2c010000                    // total 300
+            0200000001000000            // bytes received 0x100000002
+            """))
+    }
+
+    func testControlStop() {
+        assertControl(.stop(reason: "SIGINT"), hex("4d4c5343 0100 0700 0600 534947494e54"))
+    }
+
+    func testControlStudyEnd() {
+        assertControl(.studyEnd(exitCode: 1, finished: 7, failed: 2, summary: "ok"), hex("""
+            4d4c5343 0100 0800
+            01000000                    // exit code 1
+            07000000                    // finished 7
+            02000000                    // failed 2
+            0200 6f6b                   // "ok"
+            """))
+    }
+
+    func testControlKindCodes() {
+        let kinds: [(ControlMessage, UInt16)] = [
+            (.hello(serverCommSize: 1, connectionEndpoint: ""), 1), (.welcome, 2),
+            (.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: "")]), 3),
+            (.jobState(groupID: 0, state: .running, exitCode: 0, reason: ""), 4), (.ping, 5),
+            (.progress(finished: 0, failed: 0, total: 0, bytesReceived: 0), 6), (.stop(reason: ""), 7),
+            (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8),
+        ]
+        for (message, kind) in kinds {
+            XCTAssertEqual(message.kind, kind)
+            XCTAssertEqual(Array(message.encode()[6..<8]), le(kind))
+        }
+    }
+
+    // MARK: Internal (magic "MLSI" = 4d 4c 53 49)
+
+    func testInternalSimulationComplete() {
+        let message = InternalMessage.simulationComplete(rank: 3, simulationID: 9)
+        let golden = hex("4d4c5349 0100 0100 03000000 09000000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+    }
+
+    func testInternalSimulationAbandoned() {
+        let message = InternalMessage.simulationAbandoned(simulationID: 256)
+        let golden = hex("4d4c5349 0100 0200 00010000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+    }
+
+    func testInternalStop() {
+        let golden = hex("4d4c5349 0100 0300")
+        XCTAssertEqual(InternalMessage.stop.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(.stop))
+    }
+
+    // MARK: Strings
+
+    func testStringsAreLengthPrefixedUTF8() {
+        // "a\0b" keeps its NUL; U+1F600 is 4 bytes; the length counts bytes, not characters.
+        assertControl(.stop(reason: "a\u{0}b\u{1F600}"), hex("4d4c5343 0100 0700 0700 610062 f09f9880"))
+        // A string of exactly Limits.maxString bytes is the longest allowed.
+        let longest = String(repeating: "z", count: Limits.maxString)
+        assertControl(.stop(reason: longest), hex("4d4c5343 0100 0700 0010") + [UInt8](repeating: 0x7A, count: 4096))
+    }
+
+    func testRefusalNamingBothVersions() {
+        let text = ProtocolError.versionMismatch(ours: 1, theirs: 2).description
+        XCTAssertEqual(text, "protocol version mismatch: peer speaks version 2, this side speaks version 1")
+        let refusal = HandshakeRefusal(reason: text)
+        let golden = hex("4d4c5348 0100 0300") + le(UInt16(text.utf8.count)) + Array(text.utf8)
+        XCTAssertEqual(refusal.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.refused(refusal)))
+    }
+}
