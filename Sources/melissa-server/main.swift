@@ -30,9 +30,8 @@ do {
 let environment = ProcessInfo.processInfo.environment
 let config: StudyConfig
 do {
-    let configPath = arguments[1]
-    config = try StudyConfig.load(path: configPath)
-        .resolvingPaths(relativeTo: URL(fileURLWithPath: configPath).deletingLastPathComponent().path)
+    // load() resolves relative paths against the config file's directory.
+    config = try StudyConfig.load(path: arguments[1])
 } catch {
     fail("\(error)", code: 2)
 }

@@ -1,0 +1,26 @@
+/// The key names each level of the config accepts (Melissa's names).
+enum ConfigSchema {
+    static let topLevel = ["output_dir", "server_class", "server_filename", "study_options", "sa_config",
+                           "launcher_config", "client_config", "server_config"]
+    static let studyOptions = ["field_names", "parameter_sweep_size", "nb_parameters", "nb_time_steps", "seed",
+                               "simulation_timeout", "crashes_before_redraw", "verbosity", "group_size",
+                               "l_bounds", "u_bounds", "zmq_hwm"]
+    static let saConfig = ["mean", "variance"]
+    static let launcherConfig = ["scheduler", "scheduler_arg_client", "scheduler_arg_server", "job_limit",
+                                 "timer_delay", "fault_tolerance", "launcher_port", "server_timeout",
+                                 "std_output", "verbosity"]
+    static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands"]
+    static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",
+                               "advertised_host"]
+
+    /// Every section with its keys; the empty name is the top level.
+    static let sections: [(name: String, keys: [String])] = [
+        ("", topLevel), ("study_options", studyOptions), ("sa_config", saConfig),
+        ("launcher_config", launcherConfig), ("client_config", clientConfig), ("server_config", serverConfig),
+    ]
+
+    /// Names of the sections that define `key` (for "belongs in ..." hints).
+    static func sectionsContaining(_ key: String) -> [String] {
+        sections.filter { $0.keys.contains(key) }.map(\.name)
+    }
+}

@@ -1,0 +1,52 @@
+/// `launcher_config`: how the launcher starts and watches jobs.
+public struct LauncherConfig: Sendable, Equatable {
+    /// `scheduler`: the batch system or MPI launcher that runs jobs.
+    public var scheduler: Scheduler
+    /// `scheduler_arg_client`: extra scheduler arguments for client jobs.
+    public var schedulerArgClient: [String]
+    /// `scheduler_arg_server`: extra scheduler arguments for the server job.
+    public var schedulerArgServer: [String]
+    /// `job_limit`: most jobs (server included) running at once.
+    public var jobLimit: Int
+    /// `timer_delay`: seconds between two polls of job states.
+    public var timerDelay: Double
+    /// `fault_tolerance`: restart crashed clients and the server.
+    public var faultTolerance: Bool
+    /// `launcher_port`: TCP port the launcher listens on for the server.
+    public var launcherPort: Int
+    /// `server_timeout`: seconds without news from the server before it counts as lost.
+    public var serverTimeout: Double
+    /// `std_output`: keep clients' stdout/stderr in files in the study directory.
+    public var stdOutput: Bool
+    /// `verbosity`: launcher log level, 0 (errors) to 3 (debug).
+    public var verbosity: Int
+
+    /// Creates launcher settings; values are not validated here (parsing validates).
+    public init(scheduler: Scheduler,
+                schedulerArgClient: [String] = [],
+                schedulerArgServer: [String] = [],
+                jobLimit: Int = ConfigDefaults.jobLimit,
+                timerDelay: Double = ConfigDefaults.timerDelay,
+                faultTolerance: Bool = ConfigDefaults.faultTolerance,
+                launcherPort: Int = ConfigDefaults.launcherPort,
+                serverTimeout: Double = ConfigDefaults.serverTimeout,
+                stdOutput: Bool = ConfigDefaults.stdOutput,
+                verbosity: Int = ConfigDefaults.launcherVerbosity) {
+        self.scheduler = scheduler
+        self.schedulerArgClient = schedulerArgClient
+        self.schedulerArgServer = schedulerArgServer
+        self.jobLimit = jobLimit
+        self.timerDelay = timerDelay
+        self.faultTolerance = faultTolerance
+        self.launcherPort = launcherPort
+        self.serverTimeout = serverTimeout
+        self.stdOutput = stdOutput
+        self.verbosity = verbosity
+    }
+}
+
+/// The schedulers `launcher_config.scheduler` may name.
+public enum Scheduler: String, Sendable, Equatable, CaseIterable {
+    /// Jobs run with Open MPI's `mpirun` on the current allocation or machine.
+    case openmpi
+}

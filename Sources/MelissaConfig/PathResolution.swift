@@ -1,0 +1,45 @@
+extension StudyConfig {
+    /// A copy with a relative `output_dir`, and a relative `executable_command` that contains a `/`, joined to `configDirectory`.
+    ///
+    /// Absolute paths and bare command names (looked up on `PATH` at run time) are kept as
+    /// they are. The join is lexical: `.` components and repeated slashes are removed, `..`
+    /// is kept, `~` is not expanded. `canonicalJSON` is unchanged.
+    public func resolvingPaths(relativeTo configDirectory: String) -> StudyConfig {
+        var client = clientConfig
+        let command = client.executableCommand
+        if command.contains("/") {
+            client.executableCommand = PathResolution.resolve(command, against: configDirectory)
+        }
+        return StudyConfig(outputDir: PathResolution.resolve(outputDir, against: configDirectory),
+                           serverClass: serverClass, serverFilename: serverFilename, studyOptions: studyOptions,
+                           saConfig: saConfig, launcherConfig: launcherConfig, clientConfig: client,
+                           serverConfig: serverConfig, canonicalJSON: canonicalJSON)
+    }
+}
+
+/// Lexical path helpers (no file-system access).
+enum PathResolution {
+    /// `path` if absolute, else `directory/path` normalized; `path` unchanged when `directory` is empty.
+    static func resolve(_ path: String, against directory: String) -> String {
+        if path.hasPrefix("/") || directory.isEmpty { return path }
+        return normalize(directory + "/" + path)
+    }
+
+    /// Removes `.` components, empty components and a trailing slash; keeps `..` and a leading `/`.
+    static func normalize(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        let joined = parts.joined(separator: "/")
+        if absolute { return "/" + joined }
+        return joined.isEmpty ? "." : joined
+    }
+
+    /// The directory holding `file`, made absolute with `currentDirectory` when `file` is relative.
+    static func directory(of file: String, currentDirectory: String) -> String {
+        let absolute = file.hasPrefix("/") ? file : currentDirectory + "/" + file
+        let normalized = normalize(absolute)
+        guard let slash = normalized.lastIndex(of: "/") else { return "." }
+        let parent = String(normalized[..<slash])
+        return parent.isEmpty ? "/" : parent
+    }
+}

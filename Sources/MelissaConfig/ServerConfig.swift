@@ -1,0 +1,26 @@
+/// `server_config`: where the server listens and how clients reach it.
+public struct ServerConfig: Sendable, Equatable {
+    /// `preprocessing_commands`: shell commands run in the server job before the server.
+    public var preprocessingCommands: [String]
+    /// `connection_port`: TCP port for the clients' connection handshake.
+    public var connectionPort: Int
+    /// `data_port`: TCP port clients send field data to (differs from `connectionPort`).
+    public var dataPort: Int
+    /// `bind_address`: interface the server binds (`*` for all).
+    public var bindAddress: String
+    /// `advertised_host`: host name clients use to reach the server; nil means the machine's host name at run time.
+    public var advertisedHost: String?
+
+    /// Creates server settings; values are not validated here (parsing validates).
+    public init(preprocessingCommands: [String] = [],
+                connectionPort: Int = ConfigDefaults.connectionPort,
+                dataPort: Int = ConfigDefaults.dataPort,
+                bindAddress: String = ConfigDefaults.bindAddress,
+                advertisedHost: String? = nil) {
+        self.preprocessingCommands = preprocessingCommands
+        self.connectionPort = connectionPort
+        self.dataPort = dataPort
+        self.bindAddress = bindAddress
+        self.advertisedHost = advertisedHost
+    }
+}
