@@ -1,0 +1,105 @@
+import MelissaProtocol
+import MelissaSchedulers
+
+/// The launcher's record of every group the server asked for: queue, live jobs, states.
+///
+/// Pure bookkeeping (no I/O), so the duplicate and job-limit rules are unit-testable.
+struct JobBook {
+    /// One group and what happened to it.
+    struct Group: Equatable {
+        let groupID: UInt32
+        var members: [JobMember]
+        var state: JobState
+        var exitCode: Int32
+        var reason: String
+        /// The scheduler's job while submitted and not finished.
+        var job: JobIdentifier?
+        /// Submissions asked for so far (a failed group may be asked for again).
+        var attempts: Int
+    }
+
+    /// What `request` decided.
+    enum Decision: Equatable {
+        /// New (or retried after a failure): queued, to be submitted when a slot is free.
+        case accepted(retry: Bool)
+        /// Already known and not failed: nothing submitted; the server should be re-told this state.
+        case duplicate(Group)
+    }
+
+    /// Most jobs running at once (`job_limit`).
+    let jobLimit: Int
+    private(set) var groups: [UInt32: Group] = [:]
+    /// Groups waiting for a slot, oldest first.
+    private(set) var queue: [UInt32] = []
+    private var groupOfJob: [JobIdentifier: UInt32] = [:]
+
+    /// An empty book allowing `jobLimit` (at least 1) concurrent jobs.
+    init(jobLimit: Int) { self.jobLimit = max(1, jobLimit) }
+
+    /// Records a job request. A group already waiting, running or terminated is a duplicate
+    /// (the server may resend after a reconnect or a slow reply): running it twice would send
+    /// the same simulation's data twice. A group whose job failed is accepted again: that is
+    /// the server retrying it (fault tolerance).
+    mutating func request(groupID: UInt32, members: [JobMember]) -> Decision {
+        if let existing = groups[groupID] {
+            guard existing.state == .failed else { return .duplicate(existing) }
+            groups[groupID] = Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
+                                    job: nil, attempts: existing.attempts + 1)
+            queue.append(groupID)
+            return .accepted(retry: true)
+        }
+        groups[groupID] = Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
+                                job: nil, attempts: 1)
+        queue.append(groupID)
+        return .accepted(retry: false)
+    }
+
+    /// Jobs submitted and not finished.
+    var liveJobCount: Int { groupOfJob.count }
+    /// Groups waiting for a slot.
+    var queuedCount: Int { queue.count }
+    /// True when a queued group may be submitted now.
+    var canDispatch: Bool { !queue.isEmpty && liveJobCount < jobLimit }
+
+    /// Takes the oldest queued group if a slot is free; the caller must then call `submitted`.
+    mutating func nextToSubmit() -> Group? {
+        guard canDispatch else { return nil }
+        let groupID = queue.removeFirst()
+        return groups[groupID]
+    }
+
+    /// Records the scheduler's job for a group taken with `nextToSubmit`.
+    mutating func submitted(groupID: UInt32, as job: JobIdentifier) {
+        groups[groupID]?.job = job
+        groupOfJob[job] = groupID
+    }
+
+    /// Applies a scheduler update; returns the changed group, or nil for an unknown job.
+    mutating func apply(_ update: JobUpdate) -> Group? {
+        guard let groupID = groupOfJob[update.job], var group = groups[groupID] else { return nil }
+        group.state = Self.protocolState(update.state)
+        group.exitCode = update.exitCode
+        group.reason = update.reason
+        if update.state.isFinal {
+            groupOfJob[update.job] = nil
+            group.job = nil
+        }
+        groups[groupID] = group
+        return group
+    }
+
+    /// Simulations in running groups (for the progress display).
+    var runningSimulations: Int {
+        groups.values.reduce(0) { $0 + ($1.state == .running ? $1.members.count : 0) }
+    }
+
+    /// The scheduler's state in the wire protocol's terms.
+    static func protocolState(_ state: SchedulerJobState) -> JobState {
+        switch state {
+        case .waiting: return .waiting
+        case .running: return .running
+        case .terminated: return .terminated
+        case .failed: return .failed
+        }
+    }
+}

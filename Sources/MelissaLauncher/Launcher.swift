@@ -1,0 +1,351 @@
+import Glibc
+import MelissaProtocol
+import MelissaSchedulers
+import MelissaTransport
+
+/// The running launcher: one poll loop over the server's socket and a signalfd, driving the
+/// scheduler and watching the server process until the study ends.
+///
+/// Everything happens on one thread, so no state here needs a lock. The loop never spins:
+/// it sleeps in `zmq_poll` until a message, a signal (SIGCHLD included, so a job's exit is
+/// noticed at once), or the nearest deadline (ping, liveness, shutdown, `timer_delay`).
+final class Launcher {
+    /// Where the study is in its life.
+    private enum Phase {
+        /// Normal operation.
+        case running
+        /// `studyEnd` received: waiting for the server process to exit, then `exitCode`.
+        case awaitingServerExit(exitCode: Int32, deadline: Double)
+        /// SIGINT/SIGTERM received and `.stop` sent: waiting for `studyEnd` or the server's exit.
+        case stopping(signal: Int32, deadline: Double)
+    }
+
+    /// How long a server that exited gets for its last messages to arrive before its exit
+    /// counts as a crash: the final `studyEnd` can still sit in ZeroMQ's I/O thread when
+    /// the SIGCHLD arrives.
+    private static let exitMessageGrace = 1.0
+
+    private let settings: LauncherSettings
+    private let console: Console
+    private let scheduler: any JobScheduler
+    private let channel: ServerChannel
+    private let signals: SignalFD
+    private let server: Subprocess
+    private var poller = ZMQPoller()
+    private let channelItem: Int
+    private let signalItem: Int
+
+    private var book: JobBook
+    private let startTime: Double
+    private var phase = Phase.running
+    /// The ROUTER identity of the server's rank 0, known once it said hello.
+    private var serverIdentity: [UInt8]?
+    private var lastHeard: Double
+    private var nextPing: Double
+    /// When the server process was first seen gone without a `studyEnd`.
+    private var serverExitSeen: Double?
+    private var counts: ProgressCounts
+
+    /// Takes over a started server and a bound channel; `run()` does the rest.
+    init(settings: LauncherSettings, console: Console, scheduler: any JobScheduler,
+         channel: ServerChannel, signals: SignalFD, server: Subprocess, startTime: Double) {
+        self.settings = settings
+        self.console = console
+        self.scheduler = scheduler
+        self.channel = channel
+        self.signals = signals
+        self.server = server
+        self.startTime = startTime
+        book = JobBook(jobLimit: settings.jobLimit)
+        lastHeard = startTime
+        nextPing = startTime
+        counts = ProgressCounts(total: settings.simulationCount)
+        channelItem = poller.add(channel.socket)
+        signalItem = poller.add(fileDescriptor: signals.fileDescriptor)
+    }
+
+    /// Runs until the study ends, the server dies, or a signal stops it; returns the exit code.
+    func run() -> Int32 {
+        while true {
+            let ready: [Bool]
+            do {
+                ready = try poller.poll(timeoutMilliseconds: pollTimeoutMilliseconds(now: MonotonicClock.now()))
+            } catch {
+                console.error("poll failed: \(error)")
+                return finish(LauncherExitCode.studyFailed)
+            }
+            // Signals first: a SIGCHLD read here and a child exit after it still leave a
+            // pending SIGCHLD for the next poll, so no exit is missed.
+            if ready[signalItem], let code = handleSignals() { return code }
+            if ready[channelItem], let code = handleServerMessages() { return code }
+            pumpJobs()
+            let now = MonotonicClock.now()
+            if let code = checkServer(now: now) { return code }
+            sendPingIfDue(now: now)
+            counts.running = book.runningSimulations
+            console.progress(counts, elapsed: now - startTime)
+        }
+    }
+
+    // MARK: - timing
+
+    /// Sleep until the nearest thing that needs doing, at most `timer_delay`.
+    private func pollTimeoutMilliseconds(now: Double) -> Int {
+        var deadline = now + settings.timerDelay
+        if serverIdentity != nil {
+            deadline = min(deadline, nextPing, lastHeard + settings.serverTimeout)
+        } else {
+            deadline = min(deadline, startTime + settings.serverTimeout + settings.helloAllowance)
+        }
+        if let seen = serverExitSeen { deadline = min(deadline, seen + Self.exitMessageGrace) }
+        switch phase {
+        case .running: break
+        case let .awaitingServerExit(_, end), let .stopping(_, end): deadline = min(deadline, end)
+        }
+        return max(1, Int(((deadline - now) * 1000).rounded(.up)))
+    }
+
+    private func sendPingIfDue(now: Double) {
+        guard let identity = serverIdentity, now >= nextPing else { return }
+        nextPing = now + settings.pingPeriod
+        send(.ping, to: identity)
+    }
+
+    // MARK: - signals
+
+    private func handleSignals() -> Int32? {
+        while let signal = signals.next() {
+            // SIGCHLD only wakes the loop: `pumpJobs` and `checkServer` look at every child.
+            guard signal == SIGINT || signal == SIGTERM else { continue }
+            if let code = interrupted(by: signal) { return code }
+        }
+        return nil
+    }
+
+    private func interrupted(by signal: Int32) -> Int32? {
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        let code = LauncherExitCode.interrupted(by: signal)
+        guard case .running = phase else {
+            console.log(.notice, "received \(name) while shutting down: terminating everything now")
+            return finish(code)
+        }
+        guard let identity = serverIdentity, server.exitStatus == nil else {
+            console.log(.notice, "received \(name): terminating the server and the jobs")
+            return finish(code)
+        }
+        console.log(.notice, "received \(name): asking the server to stop (waiting up to \(Int(settings.stopWait)) s)")
+        send(.stop(reason: "launcher received \(name)"), to: identity)
+        phase = .stopping(signal: signal, deadline: MonotonicClock.now() + settings.stopWait)
+        return nil
+    }
+
+    // MARK: - server messages
+
+    private func handleServerMessages() -> Int32? {
+        let incoming: [ServerChannel.Incoming]
+        do { incoming = try channel.receiveAvailable() } catch {
+            console.error("cannot receive from the server socket: \(error)")
+            return finish(LauncherExitCode.studyFailed)
+        }
+        for item in incoming {
+            switch item {
+            case let .malformed(identity, problem):
+                // Dropped without touching any state, liveness included: a peer that only
+                // sends garbage is not a live server.
+                console.warning("dropped a malformed message\(identity == serverIdentity ? " from the server" : ""): \(problem)")
+            case let .message(identity, message):
+                if let code = handle(message, from: identity) { return code }
+            }
+        }
+        return nil
+    }
+
+    private func handle(_ message: ControlMessage, from identity: [UInt8]) -> Int32? {
+        let now = MonotonicClock.now()
+        if case let .hello(size, endpoint) = message {
+            if let known = serverIdentity, known != identity {
+                console.warning("a second peer said hello while a server is connected; ignored")
+                return nil
+            }
+            let first = serverIdentity == nil
+            serverIdentity = identity
+            lastHeard = now
+            nextPing = now + settings.pingPeriod
+            send(.welcome, to: identity)
+            if first {
+                console.log(.notice, "server up: \(size) ranks, clients connect to \(endpoint)")
+            } else {
+                console.log(.debug, "server said hello again; welcomed again")
+            }
+            return nil
+        }
+        guard let known = serverIdentity, known == identity else {
+            console.warning("dropped \(message.kindName) from a peer that has not said hello")
+            return nil
+        }
+        lastHeard = now
+        switch message {
+        case let .jobRequest(groupID, members):
+            handleJobRequest(groupID: groupID, members: members, from: identity)
+        case .ping:
+            console.log(.debug, "ping from the server")
+        case let .progress(finished, failed, total, bytes):
+            counts.finished = Int(finished)
+            counts.failed = Int(failed)
+            counts.total = Int(total)
+            console.log(.debug, "server progress: \(finished) finished, \(failed) failed of \(total), \(bytes) bytes")
+        case let .studyEnd(exitCode, finished, failed, summary):
+            counts.finished = Int(finished)
+            counts.failed = Int(failed)
+            studyEnded(exitCode: exitCode, summary: summary, now: now)
+        case .hello, .welcome, .jobState, .stop:
+            console.warning("unexpected \(message.kindName) from the server; ignored")
+        }
+        return nil
+    }
+
+    private func handleJobRequest(groupID: UInt32, members: [JobMember], from identity: [UInt8]) {
+        let ids = members.map { String($0.simulationID) }.joined(separator: ", ")
+        switch book.request(groupID: groupID, members: members) {
+        case let .accepted(retry):
+            console.log(.info, "group \(groupID): requested (simulations \(ids))\(retry ? ", a retry after a failure" : "")")
+            if book.liveJobCount >= book.jobLimit {
+                console.log(.info, "group \(groupID): queued, job_limit \(book.jobLimit) reached (\(book.queuedCount) waiting)")
+            }
+        case let .duplicate(group):
+            console.warning("group \(groupID) was already requested and is \(group.state); not submitting it again")
+            send(.jobState(groupID: groupID, state: group.state, exitCode: group.exitCode, reason: group.reason),
+                 to: identity)
+        }
+    }
+
+    private func studyEnded(exitCode: Int32, summary: String, now: Double) {
+        console.log(.notice, "study ended (server exit code \(exitCode)): \(summary)")
+        switch phase {
+        case .running:
+            phase = .awaitingServerExit(exitCode: exitCode == 0 ? LauncherExitCode.success : LauncherExitCode.studyFailed,
+                                        deadline: now + settings.serverExitWait)
+        case let .stopping(signal, deadline):
+            phase = .awaitingServerExit(exitCode: LauncherExitCode.interrupted(by: signal), deadline: deadline)
+        case .awaitingServerExit:
+            console.warning("a second studyEnd from the server; ignored")
+        }
+    }
+
+    private func send(_ message: ControlMessage, to identity: [UInt8]) {
+        do { try channel.send(message, to: identity) } catch {
+            console.warning("cannot send \(message.kindName) to the server: \(error)")
+        }
+    }
+
+    // MARK: - jobs
+
+    /// Submits queued groups while slots are free and forwards every job state change.
+    private func pumpJobs() {
+        repeat {
+            if case .running = phase {
+                while let group = book.nextToSubmit() {
+                    let job = scheduler.submit(group.members.map {
+                        SimulationSpec(simulationID: $0.simulationID, script: $0.script)
+                    })
+                    book.submitted(groupID: group.groupID, as: job)
+                    console.log(.info, "group \(group.groupID): submitted as \(scheduler.name) \(job)")
+                }
+            }
+            forward(scheduler.poll())
+            // A job that ended in that poll freed a slot; fill it now rather than a timer later.
+        } while isRunning && book.canDispatch
+    }
+
+    private var isRunning: Bool {
+        if case .running = phase { return true }
+        return false
+    }
+
+    private func forward(_ updates: [JobUpdate]) {
+        for update in updates {
+            guard let group = book.apply(update) else { continue }
+            if group.state == .failed {
+                console.log(.notice, "group \(group.groupID) failed (exit code \(group.exitCode)): \(group.reason)")
+            } else {
+                console.log(.info, "group \(group.groupID) \(group.state)")
+            }
+            guard let identity = serverIdentity else { continue }
+            send(.jobState(groupID: group.groupID, state: group.state, exitCode: group.exitCode, reason: group.reason),
+                 to: identity)
+        }
+    }
+
+    // MARK: - the server process
+
+    private func checkServer(now: Double) -> Int32? {
+        let exited = server.poll()
+        switch phase {
+        case .running:
+            if let status = exited {
+                let seen = serverExitSeen ?? now
+                serverExitSeen = seen
+                return now - seen >= Self.exitMessageGrace ? serverDied(status) : nil
+            }
+            if serverIdentity != nil {
+                if now - lastHeard > settings.serverTimeout {
+                    return serverLost("no message from the server for \(Int(now - lastHeard)) s (server_timeout \(Int(settings.serverTimeout)) s)")
+                }
+            } else if now - startTime > settings.serverTimeout + settings.helloAllowance {
+                return serverLost("the server did not say hello within \(Int(settings.serverTimeout + settings.helloAllowance)) s of its start")
+            }
+            return nil
+        case let .awaitingServerExit(code, deadline):
+            if exited != nil { return finish(code) }
+            if now >= deadline {
+                console.warning("the server did not exit within \(Int(settings.serverExitWait)) s after the study ended; terminating it")
+                return finish(code)
+            }
+            return nil
+        case let .stopping(signal, deadline):
+            if exited != nil { return finish(LauncherExitCode.interrupted(by: signal)) }
+            if now >= deadline {
+                console.warning("the server did not stop within \(Int(settings.stopWait)) s; terminating it")
+                return finish(LauncherExitCode.interrupted(by: signal))
+            }
+            return nil
+        }
+    }
+
+    private func serverDied(_ status: ExitStatus) -> Int32 {
+        console.error("server \(status) before the study ended; see \(settings.serverErrPath)")
+        // 20 lines, not 10: mpirun's own "job aborted" box alone is 10 lines and would hide
+        // the server's last words above it.
+        let tail = FileTail.lastLines(of: settings.serverErrPath, count: 20)
+        if !tail.isEmpty {
+            console.error("last lines of server.err:")
+            console.errorDetail(tail)
+        }
+        return finish(LauncherExitCode.studyFailed)
+    }
+
+    private func serverLost(_ reason: String) -> Int32 {
+        console.error("\(reason): declaring the server dead")
+        return finish(LauncherExitCode.studyFailed)
+    }
+
+    // MARK: - shutdown
+
+    /// Cancels every job, terminates the server's process group (SIGTERM, then SIGKILL
+    /// after the grace period) and returns `code`. Nothing the launcher started survives it.
+    private func finish(_ code: Int32) -> Int32 {
+        if scheduler.liveJobCount > 0 {
+            console.log(.notice, "cancelling \(scheduler.liveJobCount) running job(s)")
+            scheduler.cancelAll()
+            forward(scheduler.poll())
+        }
+        if server.poll() == nil {
+            console.log(.notice, "terminating the server (process group \(server.pid))")
+            server.terminate(grace: settings.terminationGrace)
+        }
+        counts.running = book.runningSimulations
+        console.progress(counts, elapsed: MonotonicClock.now() - startTime)
+        console.finish()
+        return code
+    }
+}

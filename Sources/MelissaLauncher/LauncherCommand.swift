@@ -1,0 +1,121 @@
+import Foundation
+import MelissaConfig
+import MelissaProtocol
+import MelissaSchedulers
+import MelissaTransport
+
+/// The `melissa-launcher` command: parses arguments, prepares the study, runs it.
+public enum LauncherCommand {
+    /// The launcher's version, printed by `--version`.
+    public static let version = "0.1.0"
+
+    /// Runs the launcher with `arguments` (argv without the program name); returns the exit status.
+    public static func run(arguments: [String]) -> Int32 {
+        let invocation: LauncherInvocation
+        do { invocation = try LauncherInvocation.parse(arguments) } catch {
+            Console.write(fd: 2, "melissa-launcher: error: \(error)\n\(LauncherInvocation.shortUsage)\n")
+            return error.exitCode
+        }
+        switch invocation {
+        case .help:
+            Console.write(fd: 1, LauncherInvocation.usage + "\n")
+            return LauncherExitCode.success
+        case .version:
+            Console.write(fd: 1, "melissa-launcher \(version) (control protocol v\(protocolVersion))\n")
+            return LauncherExitCode.success
+        case let .run(configPath):
+            return runStudy(configPath: configPath)
+        }
+    }
+
+    /// Set-up in an order that creates nothing until every check passed: config, programs,
+    /// then the study directory; then signals, socket, server; then the loop.
+    private static func runStudy(configPath: String) -> Int32 {
+        let currentDirectory = FileManager.default.currentDirectoryPath
+        let settings: LauncherSettings
+        let scheduler: OpenMPIScheduler
+        let mpirun: String
+        let serverProgram: String
+        do throws(LauncherError) {
+            let config: StudyConfig
+            do { config = try StudyConfig.load(path: configPath) } catch { throw .config(error) }
+            settings = LauncherSettings(config: config, configPath: configPath, currentDirectory: currentDirectory)
+            scheduler = try makeScheduler(settings)
+            mpirun = scheduler.mpirun
+            serverProgram = try ServerExecutable.locate(
+                override: ProcessInfo.processInfo.environment[ServerExecutable.environmentKey],
+                currentDirectory: currentDirectory)
+            try StudyDirectory.prepare(at: settings.studyDirectory, configFile: settings.configPath)
+        } catch {
+            if case .config = error {
+                Console.write(fd: 2, "\(error)\nmelissa-launcher: the configuration has errors; nothing was started\n")
+            } else {
+                Console.write(fd: 2, "melissa-launcher: error: \(error)\n")
+            }
+            return error.exitCode
+        }
+
+        let console = Console(verbosity: settings.verbosity)
+        console.log(.notice, "study directory \(settings.studyDirectory)")
+        // The signal mask must be set before libzmq starts its I/O threads (they inherit it);
+        // otherwise a SIGTERM could land on one of them and kill the launcher outright.
+        let signals: SignalFD
+        do { signals = try SignalFD(signals: [SIGINT, SIGTERM, SIGCHLD]) } catch {
+            console.error("cannot set up signal handling: \(error)")
+            return LauncherExitCode.studyFailed
+        }
+        // A reader of our stdout going away must not kill the launcher (and its jobs with it).
+        signal(SIGPIPE, SIG_IGN)
+
+        let startTime = MonotonicClock.now()
+        let context: ZMQContext
+        let channel: ServerChannel
+        do {
+            context = try ZMQContext()
+            channel = try ServerChannel(context: context, port: settings.launcherPort)
+        } catch {
+            console.error("cannot open the launcher socket on 127.0.0.1:\(settings.launcherPort): \(error)")
+            return LauncherExitCode.studyFailed
+        }
+        console.log(.notice, "launcher listening on \(channel.endpoint)")
+
+        let server: Subprocess
+        do {
+            server = try Subprocess.spawn(SubprocessOptions(
+                executable: mpirun,
+                arguments: settings.schedulerArgServer + [serverProgram, settings.configPath],
+                environmentOverrides: ["MELISSA_LAUNCHER_ADDRESS": channel.endpoint,
+                                       "MELISSA_STUDY_DIR": settings.studyDirectory],
+                workingDirectory: settings.studyDirectory,
+                standardOutput: .file(settings.serverOutPath),
+                standardError: .file(settings.serverErrPath)))
+        } catch {
+            console.error("cannot start the server: \(error)")
+            return LauncherExitCode.studyFailed
+        }
+        console.log(.notice, "server started: \(mpirun) \(settings.schedulerArgServer.joined(separator: " ")) "
+                    + "\(serverProgram) \(settings.configPath) (pid \(server.pid))")
+
+        let launcher = Launcher(settings: settings, console: console, scheduler: scheduler, channel: channel,
+                                signals: signals, server: server, startTime: startTime)
+        let code = launcher.run()
+        channel.socket.close()
+        withExtendedLifetime(context) {}
+        return code
+    }
+
+    /// The scheduler `launcher_config.scheduler` names (only openmpi exists today).
+    private static func makeScheduler(_ settings: LauncherSettings) throws(LauncherError) -> OpenMPIScheduler {
+        guard settings.scheduler == "openmpi" else {
+            throw .missingProgram(SchedulerError.unsupportedScheduler(settings.scheduler).description)
+        }
+        do {
+            return try OpenMPIScheduler(clientArguments: settings.schedulerArgClient,
+                                        workingDirectory: settings.studyDirectory,
+                                        logDirectory: settings.stdOutput ? settings.clientLogDirectory : nil,
+                                        terminationGrace: settings.terminationGrace)
+        } catch {
+            throw .missingProgram("launcher_config.scheduler is openmpi but \(error); install Open MPI or fix PATH")
+        }
+    }
+}

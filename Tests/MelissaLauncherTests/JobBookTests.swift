@@ -1,0 +1,57 @@
+import MelissaProtocol
+import XCTest
+@testable import MelissaLauncher
+@testable import MelissaSchedulers
+
+/// The launcher's bookkeeping rules: FIFO queue under job_limit, duplicates, retries.
+final class JobBookTests: XCTestCase {
+    private func members(_ ids: UInt32...) -> [JobMember] {
+        ids.map { JobMember(simulationID: $0, script: "/s/\($0).sh") }
+    }
+
+    func testJobLimitQueuesInArrivalOrder() throws {
+        var book = JobBook(jobLimit: 1)
+        XCTAssertEqual(book.request(groupID: 5, members: members(0)), .accepted(retry: false))
+        XCTAssertEqual(book.request(groupID: 2, members: members(1)), .accepted(retry: false))
+        let first = try XCTUnwrap(book.nextToSubmit())
+        XCTAssertEqual(first.groupID, 5)
+        book.submitted(groupID: 5, as: JobIdentifier(rawValue: 1))
+        XCTAssertFalse(book.canDispatch)
+        XCTAssertNil(book.nextToSubmit())
+        XCTAssertEqual(book.apply(JobUpdate(job: JobIdentifier(rawValue: 1), state: .running))?.state, .running)
+        XCTAssertEqual(book.runningSimulations, 1)
+        XCTAssertEqual(book.apply(JobUpdate(job: JobIdentifier(rawValue: 1), state: .terminated))?.state, .terminated)
+        XCTAssertTrue(book.canDispatch)
+        XCTAssertEqual(book.nextToSubmit()?.groupID, 2)
+    }
+
+    func testDuplicatesAreNotResubmittedButFailuresAreRetried() throws {
+        var book = JobBook(jobLimit: 4)
+        _ = book.request(groupID: 1, members: members(0, 1))
+        guard case let .duplicate(queued) = book.request(groupID: 1, members: members(0, 1)) else {
+            return XCTFail("a queued group requested again must be a duplicate")
+        }
+        XCTAssertEqual(queued.state, .waiting)
+        XCTAssertEqual(book.queuedCount, 1)
+
+        _ = book.nextToSubmit()
+        book.submitted(groupID: 1, as: JobIdentifier(rawValue: 9))
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 9), state: .running))
+        guard case let .duplicate(running) = book.request(groupID: 1, members: members(0, 1)) else {
+            return XCTFail("a running group requested again must be a duplicate")
+        }
+        XCTAssertEqual(running.state, .running)
+
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 9), state: .failed, exitCode: 1, reason: "simulation 1 exited with code 1"))
+        XCTAssertEqual(book.liveJobCount, 0)
+        XCTAssertEqual(book.request(groupID: 1, members: members(0, 1)), .accepted(retry: true))
+        XCTAssertEqual(book.groups[1]?.attempts, 2)
+        XCTAssertEqual(book.groups[1]?.state, .waiting)
+    }
+
+    func testUpdatesForUnknownJobsAreIgnored() {
+        var book = JobBook(jobLimit: 0)
+        XCTAssertEqual(book.jobLimit, 1, "a limit below 1 would never run anything")
+        XCTAssertNil(book.apply(JobUpdate(job: JobIdentifier(rawValue: 42), state: .terminated)))
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Glibc
+import MelissaProtocol
+import XCTest
+@testable import MelissaSchedulers
+
+/// The built launcher against a fake server: a sleeping script stands in for the
+/// melissa-server process, and the test itself speaks the server's side of the control
+/// protocol on a DEALER socket. Jobs are real mpirun runs of real scripts.
+final class LauncherEndToEndTests: XCTestCase {
+    private var harness: LauncherHarness?
+
+    override func setUpWithError() throws {
+        harness = try LauncherHarness(label: "e2e")
+    }
+
+    override func tearDown() {
+        harness?.cleanUp()
+    }
+
+    /// Starts the launcher, connects the fake server socket and completes the hello/welcome exchange.
+    private func startAndConnect(_ harness: LauncherHarness) throws -> (LauncherProcess, FakeServerSocket, String) {
+        let launcher = try harness.start()
+        let endpoint = try launcher.endpoint()
+        let server = try FakeServerSocket(endpoint: endpoint)
+        try server.send(.hello(serverCommSize: 2, connectionEndpoint: "tcp://fake-host:2003"))
+        XCTAssertEqual(try server.next(), .welcome)
+        return (launcher, server, endpoint)
+    }
+
+    private func jobScript(_ harness: LauncherHarness, _ name: String, _ body: String) throws -> String {
+        try TestSupport.writeScript(harness.directory + "/" + name, body)
+    }
+
+    func testStudyRunsJobsWithinTheLimitIgnoresDuplicatesAndEndsWithZero() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig(launcher: ["job_limit": 1])
+        let ran = harness.directory + "/ran"
+        let slow = try jobScript(harness, "slow.sh", "sleep 1.5; echo \"sim $1 rank $OMPI_COMM_WORLD_RANK\" >> \"\(ran).0\"")
+        let fast = try jobScript(harness, "fast.sh", "echo done >> \"\(ran).1\"")
+        let (launcher, server, endpoint) = try startAndConnect(harness)
+
+        // Garbage must be logged and dropped, changing nothing.
+        try server.sendRaw([0xde, 0xad, 0xbe, 0xef, 0, 1, 0, 5])
+        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: slow)]))
+        try server.send(.jobRequest(groupID: 1, members: [JobMember(simulationID: 1, script: fast)]))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
+        // A duplicate while running: its current state comes back, nothing is submitted again.
+        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: slow)]))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
+        // job_limit 1: group 1 starts only once group 0 is over.
+        XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .terminated, exitCode: 0, reason: ""))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .running, exitCode: 0, reason: ""))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
+        // A duplicate after the end: re-told terminated, not run again.
+        try server.send(.jobRequest(groupID: 1, members: [JobMember(simulationID: 1, script: fast)]))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
+
+        try server.send(.progress(finished: 2, failed: 0, total: 2, bytesReceived: 1024))
+        try server.send(.studyEnd(exitCode: 0, finished: 2, failed: 0, summary: "2/2 simulations finished"))
+        try harness.stopFakeServer(exitCode: 0)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 0, "stdout: \(launcher.stdout)\nstderr: \(launcher.stderr)")
+
+        XCTAssertEqual(TestSupport.read(ran + ".0"), "sim  rank 0\n", "group 0 must run exactly once")
+        XCTAssertEqual(TestSupport.read(ran + ".1"), "done\n", "group 1 must run exactly once")
+        let out = launcher.stdout
+        XCTAssertTrue(out.contains("dropped a malformed message from the server: bad magic"), out)
+        XCTAssertTrue(out.contains("server up: 2 ranks, clients connect to tcp://fake-host:2003"), out)
+        XCTAssertTrue(out.contains("group 0 was already requested and is running; not submitting it again"), out)
+        XCTAssertTrue(out.contains("2/2 done, 0 running, 0 failed"), out)
+        XCTAssertTrue(out.contains("study ended (server exit code 0): 2/2 simulations finished"), out)
+        XCTAssertTrue(launcher.stderr.isEmpty, launcher.stderr)
+
+        // What the server was given, and what the study directory holds.
+        let serverOut = TestSupport.read(harness.studyDirectory + "/server.out")
+        XCTAssertTrue(serverOut.contains("address=\(endpoint)\n"), serverOut)
+        XCTAssertTrue(serverOut.contains("study=\(harness.studyDirectory)\n"), serverOut)
+        XCTAssertTrue(serverOut.contains("config=\(harness.configPath)\n"), serverOut)
+        XCTAssertEqual(TestSupport.read(harness.studyDirectory + "/config.json"), TestSupport.read(harness.configPath))
+        for file in ["server.err", "client_logs/simulation.0.out", "client_logs/simulation.1.err"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: harness.studyDirectory + "/" + file), file)
+        }
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
+    }
+
+    func testFailedJobIsForwardedAndServerCrashExitsOne() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let failing = try jobScript(harness, "fail.sh", "echo 'client broke' >&2; exit 1")
+        let (launcher, server, _) = try startAndConnect(harness)
+
+        try server.send(.jobRequest(groupID: 3, members: [JobMember(simulationID: 30, script: failing)]))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 3, state: .running, exitCode: 0, reason: ""))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 3, state: .failed, exitCode: 1,
+                                                    reason: "simulation 30 exited with code 1"))
+        XCTAssertTrue(TestSupport.read(harness.studyDirectory + "/client_logs/simulation.30.err").contains("client broke"))
+
+        // The server process dies without a studyEnd.
+        try harness.stopFakeServer(exitCode: 3)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 1)
+        let err = launcher.stderr
+        XCTAssertTrue(err.contains("server exited with code 3 before the study ended; see \(harness.studyDirectory)/server.err"), err)
+        XCTAssertTrue(err.contains("fake server giving up"), "server.err's tail must be quoted: \(err)")
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
+    }
+
+    func testSigtermStopsTheServerCancelsJobsAndExits143() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let pidFile = harness.directory + "/job.pid"
+        let sleeper = try jobScript(harness, "sleeper.sh", "echo $$ > \"\(pidFile)\"; sleep 60")
+        let (launcher, server, _) = try startAndConnect(harness)
+
+        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: sleeper)]))
+        XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
+        XCTAssertTrue(TestSupport.waitUntil(timeout: 20) { !TestSupport.read(pidFile).isEmpty })
+        let rank = try XCTUnwrap(pid_t(TestSupport.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertTrue(TestSupport.isRunning(rank))
+
+        let started = MonotonicClock.now()
+        kill(launcher.process.pid, SIGTERM)
+        XCTAssertEqual(try server.next(), .stop(reason: "launcher received SIGTERM"))
+        // A real server ends its study and exits; the fake one just exits.
+        try server.send(.studyEnd(exitCode: 1, finished: 0, failed: 0, summary: "stopped by the launcher"))
+        try harness.stopFakeServer(exitCode: 0)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 143, "stdout: \(launcher.stdout)\nstderr: \(launcher.stderr)")
+        XCTAssertLessThan(MonotonicClock.now() - started, 8)
+        XCTAssertFalse(TestSupport.isRunning(rank), "the job's rank survived the launcher")
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
+    }
+
+    func testFailedStudyExitsOne() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let (launcher, server, _) = try startAndConnect(harness)
+        try server.send(.studyEnd(exitCode: 1, finished: 1, failed: 1, summary: "1/2 simulations finished, 1 failed"))
+        try harness.stopFakeServer(exitCode: 1)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 1)
+        XCTAssertTrue(launcher.stdout.contains("study ended (server exit code 1): 1/2 simulations finished, 1 failed"),
+                      launcher.stdout)
+        XCTAssertFalse(launcher.stderr.contains("before the study ended"), "a server exiting after studyEnd is no crash")
+    }
+
+    func testSigintBeforeTheServerConnectsExits130AndKillsTheServer() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let launcher = try harness.start()
+        _ = try launcher.endpoint()
+        XCTAssertTrue(TestSupport.waitUntil(timeout: 20) {
+            TestSupport.read(harness.studyDirectory + "/server.out").contains("address=")
+        })
+        kill(launcher.process.pid, SIGINT)
+        XCTAssertEqual(launcher.exitCode(timeout: 15), 130)
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty,
+                      "the fake server outlived the launcher")
+    }
+
+    func testSilentServerIsDeclaredDeadAfterServerTimeout() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig(launcher: ["server_timeout": 1.5])
+        let (launcher, _, _) = try startAndConnect(harness)
+        let started = MonotonicClock.now()
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 1)
+        XCTAssertLessThan(MonotonicClock.now() - started, 10)
+        XCTAssertTrue(launcher.stderr.contains("no message from the server for"), launcher.stderr)
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
+    }
+}

@@ -1,0 +1,54 @@
+import MelissaProtocol
+import XCTest
+@testable import MelissaLauncher
+
+/// Text the launcher prints: progress formats and command-line parsing.
+final class LauncherFormattingTests: XCTestCase {
+    func testStatusLine() {
+        let counts = ProgressCounts(finished: 12, failed: 0, total: 20, running: 2)
+        XCTAssertEqual(ProgressDisplay.statusLine(counts, elapsed: 83),
+                       "simulations: 12/20 done, 2 running, 0 failed | elapsed 00:01:23 | ETA 00:00:55")
+        XCTAssertEqual(ProgressDisplay.eta(ProgressCounts(total: 20), elapsed: 10), "--")
+        XCTAssertEqual(ProgressDisplay.duration(360_000), "100:00:00")
+        XCTAssertEqual(ProgressDisplay.summary(counts), "12/20 done, 2 running, 0 failed")
+    }
+
+    func testTimestampIsUTCISO8601() {
+        let stamp = Console.timestamp()
+        XCTAssertEqual(stamp.count, 20)
+        XCTAssertTrue(stamp.hasSuffix("Z"))
+        XCTAssertEqual(Array(stamp)[10], "T")
+    }
+
+    func testCommandLine() throws {
+        XCTAssertEqual(try LauncherInvocation.parse(["--help"]), .help)
+        XCTAssertEqual(try LauncherInvocation.parse(["study.json", "-h"]), .help)
+        XCTAssertEqual(try LauncherInvocation.parse(["--version"]), .version)
+        XCTAssertEqual(try LauncherInvocation.parse(["a.json"]), .run(configPath: "a.json"))
+        XCTAssertEqual(try LauncherInvocation.parse(["--", "-odd.json"]), .run(configPath: "-odd.json"))
+        for bad in [[], ["a", "b"], ["--verbose", "a.json"]] {
+            XCTAssertThrowsError(try LauncherInvocation.parse(bad)) { error in
+                XCTAssertEqual((error as? LauncherError)?.exitCode, 2)
+            }
+        }
+    }
+
+    func testPaths() {
+        XCTAssertEqual(Paths.absolute("study", in: "/work/x/"), "/work/x/study")
+        XCTAssertEqual(Paths.absolute("./a//b/", in: "/w"), "/w/a/b")
+        XCTAssertEqual(Paths.absolute("/abs/c.json", in: "/w"), "/abs/c.json")
+        XCTAssertEqual(Paths.directory(of: "/usr/bin/melissa-launcher"), "/usr/bin")
+        XCTAssertEqual(Paths.directory(of: "/x"), "/")
+    }
+
+    func testMalformedFramesAreDescribedNotFatal() {
+        guard case let .malformed(_, problem) = ServerChannel.interpret([[1, 2], [0x4d, 0x4c, 0x53]]) else {
+            return XCTFail("a truncated frame must be malformed")
+        }
+        XCTAssertTrue(problem.contains("truncated"), problem)
+        guard case .malformed = ServerChannel.interpret([[1, 2]]) else { return XCTFail("one frame is malformed") }
+        guard case .message(_, .ping) = ServerChannel.interpret([[1], ControlMessage.ping.encode()]) else {
+            return XCTFail("a ping must decode")
+        }
+    }
+}
