@@ -1,0 +1,117 @@
+import CMPI
+import MelissaClient
+import MelissaTransport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// The C ABI of include/melissa_api.h. Melissa's API has no handle, so the process keeps one client.
+// Every failure is fatal on purpose: a simulation that cannot stream would burn its allocation
+// for nothing, and the server counts it failed either way. So each error prints
+// `melissa: <message>` and aborts the whole MPI job.
+
+/// The process's client, created by the first melissa_init.
+/// nonisolated(unsafe): the C API, like Melissa's, must be called from the simulation's one
+/// MPI thread; there is no concurrent access to guard against.
+nonisolated(unsafe) private var sharedClient: MelissaClient?
+/// The communicator of the first melissa_init, used to abort from melissa_send/finalize.
+nonisolated(unsafe) private var sharedCommunicator: MPI_Comm?
+
+/// Registers `field_name` with `local_vect_size` values on this rank; the first call connects to
+/// the server. Collective over `comm_app`.
+@_cdecl("melissa_init")
+public func melissa_init(_ fieldName: UnsafePointer<CChar>?, _ localVectSize: Int32, _ commApp: MPI_Comm?) {
+    requireMPIRunning("melissa_init")
+    guard let commApp, commApp != melissa_mpi_comm_null() else {
+        fatal("melissa_init: comm_app is MPI_COMM_NULL; pass the simulation's communicator",
+              abortOn: melissa_mpi_comm_world())
+    }
+    let name = fieldNameOrFail(fieldName, call: "melissa_init", abortOn: commApp)
+    do throws(ClientError) {
+        let client: MelissaClient
+        if let sharedClient {
+            client = sharedClient
+        } else {
+            client = try MelissaClient(communicator: Communicator(commApp))
+            sharedClient = client
+            sharedCommunicator = commApp
+        }
+        try client.register(field: name, localSize: Int(localVectSize))
+    } catch {
+        fatal(error.description, abortOn: commApp)
+    }
+}
+
+/// Sends the next time step of `field_name`: `send_vect` holds the registered local size of doubles.
+@_cdecl("melissa_send")
+public func melissa_send(_ fieldName: UnsafePointer<CChar>?, _ sendVect: UnsafePointer<Double>?) {
+    guard let client = sharedClient else {
+        fatal("melissa_send called before melissa_init", abortOn: melissa_mpi_comm_world())
+    }
+    let comm: MPI_Comm? = sharedCommunicator ?? melissa_mpi_comm_world()
+    // Matching against the registered names first keeps a send free of String allocations
+    // (names over 15 bytes would allocate); the decoding path is for the error message.
+    let name = registeredName(matching: fieldName, in: client)
+        ?? fieldNameOrFail(fieldName, call: "melissa_send", abortOn: comm)
+    // An unregistered field falls through to send's own error, which lists the registered ones.
+    let count = client.localSize(of: name) ?? 0
+    if count > 0 && sendVect == nil {
+        fatal("melissa_send: send_vect is NULL for field '\(name)' (\(count) local values registered)", abortOn: comm)
+    }
+    do throws(ClientError) {
+        try client.send(field: name, values: UnsafeBufferPointer(start: sendVect, count: count))
+    } catch {
+        fatal(error.description, abortOn: comm)
+    }
+}
+
+/// Flushes the queued time steps and closes the connections; call it before MPI_Finalize.
+@_cdecl("melissa_finalize")
+public func melissa_finalize() {
+    // Without melissa_init there is nothing to flush; Melissa's finalize is a no-op then too.
+    guard let client = sharedClient else { return }
+    do throws(ClientError) {
+        try client.finalize()
+    } catch {
+        fatal(error.description, abortOn: sharedCommunicator ?? melissa_mpi_comm_world())
+    }
+}
+
+/// The registered field name equal to the C string, without building a String from it.
+private func registeredName(matching pointer: UnsafePointer<CChar>?, in client: MelissaClient) -> String? {
+    guard let pointer else { return nil }
+    for name in client.registeredFields where name.withCString({ strcmp($0, pointer) == 0 }) {
+        return name
+    }
+    return nil
+}
+
+/// The field name as a String, or a fatal error for NULL or invalid UTF-8.
+private func fieldNameOrFail(_ pointer: UnsafePointer<CChar>?, call: String, abortOn comm: MPI_Comm?) -> String {
+    guard let pointer else { fatal("\(call): field_name is NULL", abortOn: comm) }
+    guard let name = String(validatingCString: pointer) else {
+        fatal("\(call): field_name is not valid UTF-8", abortOn: comm)
+    }
+    return name
+}
+
+/// MPI_Abort needs a running MPI; before MPI_Init or after MPI_Finalize only exit is left.
+private func requireMPIRunning(_ call: String) {
+    var initialized: Int32 = 0
+    var finalized: Int32 = 0
+    MPI_Initialized(&initialized)
+    MPI_Finalized(&finalized)
+    if initialized == 0 { fatal("\(call) called before MPI_Init", abortOn: nil) }
+    if finalized != 0 { fatal("\(call) called after MPI_Finalize", abortOn: nil) }
+}
+
+/// Prints `melissa: <message>` to stderr and aborts every rank of `comm` (or exits when MPI is unusable).
+private func fatal(_ message: String, abortOn comm: MPI_Comm?) -> Never {
+    Diagnostics.standardError(message)
+    if let comm {
+        MPI_Abort(comm, 1)
+    }
+    exit(1)
+}

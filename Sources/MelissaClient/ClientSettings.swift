@@ -1,0 +1,87 @@
+/// The client's configuration, read from the environment the launcher gives each simulation.
+public struct ClientSettings: Equatable, Sendable {
+    /// `MELISSA_SIMU_ID`: this simulation's id in the study.
+    public var simulationID: UInt32
+    /// `MELISSA_SERVER_ADDRESS`: server rank 0's handshake endpoint.
+    public var serverAddress: String
+    /// `MELISSA_CONNECT_TIMEOUT`: seconds to wait for the handshake reply (default 60).
+    public var connectTimeout: Double
+    /// `MELISSA_ZMQ_HWM`: send high-water mark of each data socket, in messages (nil = libzmq's default).
+    public var sendHighWaterMark: Int32?
+
+    /// Default handshake timeout in seconds.
+    public static let defaultConnectTimeout: Double = 60
+
+    /// Builds settings from explicit values (tests, Swift simulations).
+    public init(simulationID: UInt32, serverAddress: String,
+                connectTimeout: Double = ClientSettings.defaultConnectTimeout, sendHighWaterMark: Int32? = nil) {
+        self.simulationID = simulationID
+        self.serverAddress = serverAddress
+        self.connectTimeout = connectTimeout
+        self.sendHighWaterMark = sendHighWaterMark
+    }
+
+    /// Reads and validates the `MELISSA_*` variables; errors name the variable and what was expected.
+    public init(environment: [String: String]) throws(ClientError) {
+        simulationID = try Self.simulationID(environment)
+        serverAddress = try Self.serverAddress(environment)
+        connectTimeout = try Self.timeout(environment)
+        sendHighWaterMark = try Self.highWaterMark(environment)
+    }
+
+    private static func simulationID(_ env: [String: String]) throws(ClientError) -> UInt32 {
+        let name = "MELISSA_SIMU_ID"
+        let expected = "a non-negative integer below 2^32"
+        guard let raw = env[name] else { throw .missingEnvironment(variable: name, expected: expected) }
+        // Only plain digits: UInt32("+3") would pass, but a sign is not something the launcher writes.
+        guard !raw.isEmpty, raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = UInt32(raw) else {
+            throw .invalidEnvironment(variable: name, value: raw, expected: expected)
+        }
+        return id
+    }
+
+    private static func serverAddress(_ env: [String: String]) throws(ClientError) -> String {
+        let name = "MELISSA_SERVER_ADDRESS"
+        let expected = "a ZeroMQ endpoint such as tcp://host:port"
+        guard let raw = env[name] else { throw .missingEnvironment(variable: name, expected: expected) }
+        guard Self.isValidEndpoint(raw) else {
+            throw .invalidEnvironment(variable: name, value: raw, expected: expected)
+        }
+        return raw
+    }
+
+    /// Accepts `tcp://host:port` (port 1...65535) and `ipc://path`; the only transports a server binds.
+    /// Checking here turns a typo into a clear message instead of a 60 s handshake timeout.
+    static func isValidEndpoint(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") { return endpoint.utf8.count > "ipc://".utf8.count }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        let rest = endpoint.dropFirst("tcp://".count)
+        guard let colon = rest.lastIndex(of: ":") else { return false }
+        let host = rest[..<colon]
+        let port = rest[rest.index(after: colon)...]
+        guard !host.isEmpty, !host.contains("/"),
+              !port.isEmpty, port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let number = Int(port), (1...65535).contains(number) else { return false }
+        return true
+    }
+
+    private static func timeout(_ env: [String: String]) throws(ClientError) -> Double {
+        let name = "MELISSA_CONNECT_TIMEOUT"
+        guard let raw = env[name], !raw.isEmpty else { return defaultConnectTimeout }
+        // Fractions are allowed (tests use short ones); the cap keeps the millisecond value in an Int32.
+        guard let seconds = Double(raw), seconds > 0, seconds <= 2_000_000 else {
+            throw .invalidEnvironment(variable: name, value: raw, expected: "a number of seconds in (0, 2000000]")
+        }
+        return seconds
+    }
+
+    private static func highWaterMark(_ env: [String: String]) throws(ClientError) -> Int32? {
+        let name = "MELISSA_ZMQ_HWM"
+        guard let raw = env[name], !raw.isEmpty else { return nil }
+        guard let hwm = Int32(raw), hwm >= 0 else {
+            throw .invalidEnvironment(variable: name, value: raw,
+                                      expected: "a non-negative number of messages (0 = unlimited)")
+        }
+        return hwm
+    }
+}
