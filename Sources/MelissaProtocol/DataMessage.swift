@@ -31,13 +31,20 @@ public struct DataHeader: Equatable, Sendable {
         self.count = count
     }
 
-    /// Writes the header into the first 48 bytes of `destination`.
+    /// Writes the header into the first 48 bytes of `destination`, in place: this runs once
+    /// per message on the client's send path, so it allocates nothing.
     public func write(to destination: UnsafeMutableRawPointer) {
-        var w = ByteWriter(capacity: Self.size)
-        w.raw(Magic.data.bytes); w.u16(protocolVersion); w.u16(Self.kind)
-        w.u32(simulationID); w.u32(timeStep); w.u32(field); w.u32(clientRank)
-        w.u64(globalSize); w.u64(offset); w.u64(count)
-        w.bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: Self.size) }
+        let d = destination
+        d.storeBytes(of: 0x4453_4C4D as UInt32, toByteOffset: 0, as: UInt32.self)  // "MLSD" little-endian
+        d.storeBytes(of: protocolVersion.littleEndian, toByteOffset: 4, as: UInt16.self)
+        d.storeBytes(of: Self.kind.littleEndian, toByteOffset: 6, as: UInt16.self)
+        d.storeBytes(of: simulationID.littleEndian, toByteOffset: 8, as: UInt32.self)
+        d.storeBytes(of: timeStep.littleEndian, toByteOffset: 12, as: UInt32.self)
+        d.storeBytes(of: field.littleEndian, toByteOffset: 16, as: UInt32.self)
+        d.storeBytes(of: clientRank.littleEndian, toByteOffset: 20, as: UInt32.self)
+        d.storeBytes(of: globalSize.littleEndian, toByteOffset: 24, as: UInt64.self)
+        d.storeBytes(of: offset.littleEndian, toByteOffset: 32, as: UInt64.self)
+        d.storeBytes(of: count.littleEndian, toByteOffset: 40, as: UInt64.self)
     }
 
     /// The header and values as one buffer (tests and small senders).
