@@ -3,7 +3,8 @@ extension StudyConfig {
     ///
     /// Absolute paths and bare command names (looked up on `PATH` at run time) are kept as
     /// they are. The join is lexical: `.` components and repeated slashes are removed, `..`
-    /// is kept, `~` is not expanded. `canonicalJSON` is unchanged.
+    /// folds into its parent (as `os.path.normpath` does, so logs show readable paths),
+    /// `~` is not expanded. `canonicalJSON` is unchanged.
     public func resolvingPaths(relativeTo configDirectory: String) -> StudyConfig {
         var client = clientConfig
         let command = client.executableCommand
@@ -25,10 +26,20 @@ enum PathResolution {
         return normalize(directory + "/" + path)
     }
 
-    /// Removes `.` components, empty components and a trailing slash; keeps `..` and a leading `/`.
+    /// Removes `.` components, empty components and a trailing slash, and folds `..` into the
+    /// component before it (a leading `..` of a relative path stays; `/..` is `/`).
     static func normalize(_ path: String) -> String {
         let absolute = path.hasPrefix("/")
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else if part == "..", absolute {
+                continue
+            } else {
+                parts.append(part)
+            }
+        }
         let joined = parts.joined(separator: "/")
         if absolute { return "/" + joined }
         return joined.isEmpty ? "." : joined

@@ -18,8 +18,12 @@ final class Console {
     let interactive: Bool
     /// The status line currently on screen, to erase before a log line and redraw after it.
     private var status: String?
-    /// The last counts logged in non-interactive mode (progress is logged only on change).
+    /// The last counts logged in non-interactive mode, and when.
     private var lastLoggedCounts: ProgressCounts?
+    private var lastLoggedAt = -Double.infinity
+    /// In a log file, a line per finished or failed simulation is news; the running count
+    /// flickers at every job hand-over, so it is only refreshed this often (seconds).
+    private let runningRefreshPeriod = 10.0
 
     /// `interactive` defaults to whether stdout is a terminal.
     init(verbosity: Int, interactive: Bool = isatty(1) == 1) {
@@ -54,7 +58,11 @@ final class Console {
             status = line
             Self.write(fd: 1, "\r\u{1B}[K" + line)
         } else if counts != lastLoggedCounts {
+            let news = counts.finished != lastLoggedCounts?.finished || counts.failed != lastLoggedCounts?.failed
+                || counts.total != lastLoggedCounts?.total
+            guard news || elapsed - lastLoggedAt >= runningRefreshPeriod else { return }
             lastLoggedCounts = counts
+            lastLoggedAt = elapsed
             log(.notice, ProgressDisplay.summary(counts))
         }
     }

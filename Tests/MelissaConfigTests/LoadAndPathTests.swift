@@ -34,8 +34,16 @@ final class LoadAndPathTests: XCTestCase {
         let path = try write("study.json", minimalConfig([("output_dir", "./runs/../out"),
                                                           ("client_config.executable_command", "bin/heatc")]))
         let config = try StudyConfig.load(path: path)
-        XCTAssertEqual(config.outputDir, directory + "/runs/../out")
+        XCTAssertEqual(config.outputDir, directory + "/out")
         XCTAssertEqual(config.clientConfig.executableCommand, directory + "/bin/heatc")
+    }
+
+    func testNormalizationFoldsParentComponents() {
+        XCTAssertEqual(PathResolution.normalize("/work/main/Config/../studies/q"), "/work/main/studies/q")
+        XCTAssertEqual(PathResolution.normalize("/a/./b//c/"), "/a/b/c")
+        XCTAssertEqual(PathResolution.normalize("/.."), "/")
+        XCTAssertEqual(PathResolution.normalize("../x/../y"), "../y")
+        XCTAssertEqual(PathResolution.normalize("a/.."), ".")
     }
 
     func testLoadKeepsAbsolutePathsAndCommandNames() throws {
