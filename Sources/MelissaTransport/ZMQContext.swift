@@ -10,7 +10,10 @@ public final class ZMQContext: @unchecked Sendable {
         handle = h
     }
 
-    deinit { zmq_ctx_term(handle) }
+    deinit {
+        // A signal can interrupt the term; retry rather than leak the context.
+        while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
+    }
 
     /// Opens a socket of `type` (ZMQ_PUSH, ZMQ_PULL, ...).
     public func socket(_ type: SocketType) throws(ZMQError) -> ZMQSocket {
@@ -19,7 +22,7 @@ public final class ZMQContext: @unchecked Sendable {
 }
 
 /// The ZeroMQ socket types the project uses.
-public enum SocketType: Int32, Sendable {
+public enum SocketType: Sendable {
     case req, rep, dealer, router, push, pull, pair
 
     var raw: Int32 {

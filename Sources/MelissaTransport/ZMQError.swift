@@ -11,9 +11,14 @@ public struct ZMQError: Error, CustomStringConvertible, Sendable {
 
     /// Captures errno right after a failed call.
     public init(_ call: String, _ context: String = "") {
+        self.init(call, context, code: zmq_errno())
+    }
+
+    /// An error with a code read before anything else could overwrite errno.
+    public init(_ call: String, _ context: String, code: Int32) {
         self.call = call
         self.context = context
-        self.code = zmq_errno()
+        self.code = code
     }
 
     /// True when the call failed because a timeout expired or it would block.

@@ -3,12 +3,15 @@ import CZMQ
 /// Waits on several sockets and plain file descriptors at once (one zmq_poll call).
 public struct ZMQPoller {
     private var items: [zmq_pollitem_t] = []
+    /// Keeps registered sockets alive: items hold their raw handles.
+    private var sockets: [ZMQSocket] = []
 
     public init() {}
 
     /// Registers a socket for input; returns its index in `poll`'s result.
     @discardableResult
     public mutating func add(_ socket: ZMQSocket) -> Int {
+        sockets.append(socket)
         items.append(zmq_pollitem_t(socket: socket.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0))
         return items.count - 1
     }

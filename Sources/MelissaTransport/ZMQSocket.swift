@@ -49,7 +49,7 @@ public final class ZMQSocket {
         if let receive { try setOption(ZMQ_RCVHWM, receive) }
     }
 
-    /// The underlying file descriptor (for diagnostics).
+    /// The endpoint last bound or connected (ZMQ_LAST_ENDPOINT), wildcard ports resolved; "" on failure.
     public var lastEndpoint: String {
         var buffer = [CChar](repeating: 0, count: 1024)
         var size = buffer.count
@@ -73,7 +73,8 @@ public final class ZMQSocket {
         var candidate = port
         while true {
             if zmq_bind(handle, "tcp://\(address):\(candidate)") == 0 { return candidate }
-            let error = ZMQError("zmq_bind", "tcp://\(address):\(candidate)")
+            let code = zmq_errno()
+            let error = ZMQError("zmq_bind", "tcp://\(address):\(candidate)", code: code)
             guard error.isAddressInUse, candidate < min(port + attempts - 1, 65535) else { throw error }
             candidate += 1
         }
