@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs from Debian (libzmq, Open MPI, pkg-config) and a
-# Python virtual environment for the test oracles (numpy, pytest). Idempotent.
+# Python virtual environment for the test oracles (numpy, pytest, pyzmq). Idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 need=()
@@ -16,5 +16,5 @@ fi
 if [ ! -x "$root/.venv/bin/python" ]; then
   python3 -m venv "$root/.venv"
 fi
-"$root/.venv/bin/python" -c "import numpy, pytest" 2>/dev/null || \
-  "$root/.venv/bin/pip" install -q numpy pytest
+"$root/.venv/bin/python" -c "import numpy, pytest, zmq" 2>/dev/null || \
+  "$root/.venv/bin/pip" install -q numpy pytest pyzmq

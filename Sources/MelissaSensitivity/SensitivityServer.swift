@@ -34,10 +34,19 @@ public final class SensitivityServer: BaseServer {
         let directory = "\(studyDirectory)/results"
         if rank == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         for (f, name) in config.studyOptions.fieldNames.enumerated() {
-            // A rank that got no data still knows the field's size from the others.
-            let globalSize = try comm.allreduceMax(Int64(fieldLayouts[f]?.globalSize ?? 0))
+            // A rank that got no data still knows the field's size from the others; ranks that
+            // learned different sizes (clients disagreeing) cannot be assembled into one table.
+            let known = fieldLayouts[f].map { Int64($0.globalSize) }
+            let globalSize = try comm.allreduceMax(known ?? 0)
+            let smallest = -(try comm.allreduceMax(-(known ?? Int64.max)))
             guard globalSize > 0 else {
                 if rank == 0 { log.event("field \(name): no data received, no results written") }
+                continue
+            }
+            guard smallest == globalSize else {
+                if rank == 0 {
+                    recordError("field \(name): server ranks received data for different field sizes (\(smallest) and \(globalSize)); the simulations disagree on the field's size, no results written for it")
+                }
                 continue
             }
             let blocks = (0..<commSize).map { BlockPartition(globalSize: UInt64(globalSize), serverCount: commSize).block($0) }

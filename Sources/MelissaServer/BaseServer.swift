@@ -24,6 +24,8 @@ open class BaseServer {
     public private(set) var fieldLayouts: [FieldLayout?]
     /// The exit code the study ends with (rank 0 decides; 0 when nothing failed).
     public private(set) var exitCode: Int32 = 0
+    /// Problems that make the results incomplete, reported in summary.json (rank 0's view).
+    public private(set) var studyErrors: [String] = []
 
     let context: ZMQContext
     let dataSocket: ZMQSocket
@@ -249,6 +251,13 @@ open class BaseServer {
         }
         counters.messages += 1
         counters.bytes += Int64(dataMessage.count)
+        if dataMessage.hasMore {
+            // Data messages are one frame; a multi-frame one is malformed as a whole, so
+            // none of its frames may be applied.
+            try discardRemainingFrames()
+            counters.malformed += 1
+            return nil
+        }
         let decoded = dataMessage.withBytes { raw in Result { () throws(ProtocolError) in try DataHeader.decode(raw) } }
         guard case let .success(header) = decoded else {
             counters.malformed += 1
@@ -270,16 +279,12 @@ open class BaseServer {
             }
             return nil
         }
-        let layout: FieldLayout
-        if let known = fieldLayouts[Int(header.field)] {
-            guard known.globalSize == header.globalSize else { counters.inconsistent += 1; return nil }
-            layout = known
-        } else {
-            let block = BlockPartition(globalSize: header.globalSize, serverCount: partitionCount).block(rank)
-            layout = FieldLayout(globalSize: header.globalSize, block: block)
-            fieldLayouts[Int(header.field)] = layout
-            log.log(.info, "field \(options.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(block.lowerBound), \(block.upperBound))")
-        }
+        // A field's layout is fixed by the first ACCEPTED message: a dropped one changes no state.
+        let known = fieldLayouts[Int(header.field)]
+        if let known, known.globalSize != header.globalSize { counters.inconsistent += 1; return nil }
+        let layout = known ?? FieldLayout(
+            globalSize: header.globalSize,
+            block: BlockPartition(globalSize: header.globalSize, serverCount: partitionCount).block(rank))
         let inBlock = header.count == 0
             ? (layout.blockSize == 0 && header.offset == layout.block.lowerBound)
             : (header.offset >= layout.block.lowerBound && header.offset + header.count <= layout.block.upperBound)
@@ -290,6 +295,10 @@ open class BaseServer {
         case .inconsistent: counters.inconsistent += 1; return nil
         case let .accepted(simulationComplete):
             counters.accepted += 1
+            if known == nil {
+                fieldLayouts[Int(header.field)] = layout
+                log.log(.info, "field \(options.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(layout.block.lowerBound), \(layout.block.upperBound))")
+            }
             if simulationComplete { try reportComplete(header.simulationID) }
         }
         return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)))
@@ -310,6 +319,11 @@ open class BaseServer {
             UnsafeMutableRawBufferPointer(alignedScratch).copyMemory(from: payload)
             return UnsafeBufferPointer(start: alignedScratch.baseAddress, count: count)
         }
+    }
+
+    /// Reads and discards the rest of a multi-frame message (libzmq delivers all its frames).
+    private func discardRemainingFrames() throws(ZMQError) {
+        while dataMessage.hasMore { try dataSocket.receive(into: dataMessage) }
     }
 
     /// Takes the next waiting data message into `dataMessage`; false when none is waiting.
@@ -401,8 +415,13 @@ open class BaseServer {
                                       fieldNames: config.studyOptions.fieldNames,
                                       dataEndpoints: dataEndpoints).encode()
             } catch {
-                log.event("refused a handshake: \(error)")
-                return HandshakeRefusal(reason: "\(error)").encode()
+                // Even a request too short to decode names its version when it has one.
+                var reason = "\(error)"
+                if let theirs = HandshakeRequest.peekVersion(raw), theirs != protocolVersion {
+                    reason = ProtocolError.versionMismatch(ours: protocolVersion, theirs: theirs).description
+                }
+                log.event("refused a handshake: \(reason)")
+                return HandshakeRefusal(reason: reason).encode()
             }
         }
     }
@@ -521,6 +540,14 @@ open class BaseServer {
 
     // MARK: - teardown
 
+    /// Records a problem that leaves the results incomplete: logged, listed in summary.json,
+    /// and the study ends with exit code 1. Call it on rank 0 (or on every rank).
+    public func recordError(_ message: String) {
+        log.error(message)
+        studyErrors.append(message)
+        exitCode = 1
+    }
+
     /// Sums the counters over ranks, writes `summary.json` and tells the launcher the study
     /// ended (rank 0). Collective: every rank calls it after its loop ends.
     public func closeConnection() throws {
@@ -536,7 +563,7 @@ open class BaseServer {
         var summary: [String: Any] = [
             "simulations": coordinator.simulationCount, "finished": finished, "failed": failed,
             "failures": failures, "wall_time_seconds": elapsed, "exit_code": Int(exitCode),
-            "server_ranks": commSize, "stopped": stopReason ?? NSNull(),
+            "server_ranks": commSize, "stopped": stopReason ?? NSNull(), "errors": studyErrors,
         ]
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])

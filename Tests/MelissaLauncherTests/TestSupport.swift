@@ -7,10 +7,19 @@ import XCTest
 enum TestSupport {
     /// Lets mpirun run as root and oversubscribe the 2-core machine. Set in this process, so
     /// every child (mpirun, the launcher, its jobs) inherits it.
+    ///
+    /// All test targets share one process, and another suite's singleton MPI_Init exports
+    /// OMPI_/PMIX_/ORTE_ variables describing that singleton; an mpirun started by the launcher
+    /// would inherit them and fail, so they are removed first.
     static func configureMPIEnvironment() {
+        let inherited = ProcessInfo.processInfo.environment.keys.filter { key in
+            ["OMPI_", "PMIX_", "OPAL_", "ORTE_", "PRTE_"].contains { key.hasPrefix($0) }
+        }
+        for key in inherited { unsetenv(key) }
         setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1)
         setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1)
         setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1)
+        setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1)
     }
 
     /// A fresh directory under /tmp, removed by the caller's tearDown.
