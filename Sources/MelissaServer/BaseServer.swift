@@ -19,13 +19,13 @@ open class BaseServer {
     public let commSize: Int
     public let log: ServerLog
     /// This rank's receive and drop counters.
-    public private(set) var counters = ServerCounters()
+    public internal(set) var counters = ServerCounters()
     /// Per field (index in `field_names`), this rank's block once known.
-    public private(set) var fieldLayouts: [FieldLayout?]
+    public internal(set) var fieldLayouts: [FieldLayout?]
     /// The exit code the study ends with (rank 0 decides; 0 when nothing failed).
-    public private(set) var exitCode: Int32 = 0
+    public internal(set) var exitCode: Int32 = 0
     /// Problems that make the results incomplete, reported in summary.json (rank 0's view).
-    public private(set) var studyErrors: [String] = []
+    public internal(set) var studyErrors: [String] = []
 
     let context: ZMQContext
     let dataSocket: ZMQSocket
@@ -33,35 +33,35 @@ open class BaseServer {
     let signals: SignalFD
     let dataEndpoint: String
     let internalEndpoint: String
-    private let launcherAddress: String
-    private let host: String
+    let launcherAddress: String
+    let host: String
 
     // Wired up by initializeConnections().
-    private var internalPushes: [ZMQSocket] = []
-    private var connectionSocket: ZMQSocket?
-    private var launcherSocket: ZMQSocket?
-    private var poller = ZMQPoller()
-    private var dataEndpoints: [String] = []
-    private var connectionEndpoint = ""
+    var internalPushes: [ZMQSocket] = []
+    var connectionSocket: ZMQSocket?
+    var launcherSocket: ZMQSocket?
+    var poller = ZMQPoller()
+    var dataEndpoints: [String] = []
+    var connectionEndpoint = ""
 
     // Poll-loop state.
-    private let dataMessage = ZMQMessage()
-    private var alignedScratch: UnsafeMutableBufferPointer<Double> = .init(start: nil, count: 0)
-    private var dataPending = false
-    private var sinceControlCheck = 0
-    private var stopping = false
-    private var tracker: CompletionTracker
-    private let partitionCount: Int
+    let dataMessage = ZMQMessage()
+    var alignedScratch: UnsafeMutableBufferPointer<Double> = .init(start: nil, count: 0)
+    var dataPending = false
+    var sinceControlCheck = 0
+    var stopping = false
+    var tracker: CompletionTracker
+    let partitionCount: Int
 
     // Rank 0 only.
-    private var coordinator: StudyCoordinator
-    private var parameters: [[Double]] = []
-    private var scriptWriter: ClientScriptWriter?
-    private var lastPingSent = 0.0
-    private var lastLauncherMessage = 0.0
-    private var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
-    private var stopReason: String?
-    private let startTime: Double
+    var coordinator: StudyCoordinator
+    var parameters: [[Double]] = []
+    var scriptWriter: ClientScriptWriter?
+    var lastPingSent = 0.0
+    var lastLauncherMessage = 0.0
+    var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
+    var stopReason: String?
+    let startTime: Double
 
     /// Sets up this rank: binds its data and internal sockets (next free port when the
     /// configured one is taken) and blocks SIGTERM/SIGINT into the poll loop.
@@ -149,57 +149,6 @@ open class BaseServer {
         try comm.barrier()
     }
 
-    private func setUpRankZero() throws {
-        let server = config.serverConfig
-        let rep = try context.socket(.rep)
-        try rep.setTimeouts(send: 1000, linger: 0)
-        let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
-        connectionEndpoint = "tcp://\(host):\(port)"
-        connectionSocket = rep
-        if port != server.connectionPort {
-            log.event("connection port \(server.connectionPort) was taken; using \(port)")
-        }
-
-        var sampler = makeSampler()
-        parameters = (0..<config.studyOptions.parameterSweepSize).map { _ in sampler.next() }
-        try writeParameterTable()
-        guard let template = ClientScriptWriter.locateTemplate() else {
-            throw ServerError.setup("client script template client.sh not found (set MELISSA_TEMPLATES_DIR)")
-        }
-        scriptWriter = try ClientScriptWriter(templatePath: template,
-                                              scriptDirectory: "\(studyDirectory)/client_scripts")
-
-        let dealer = try context.socket(.dealer)
-        try dealer.setTimeouts(send: 5000, linger: 2000)
-        try dealer.connect(launcherAddress)
-        launcherSocket = dealer
-        try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint))
-        try dealer.setTimeouts(receive: Int32(config.launcherConfig.serverTimeout * 1000))
-        let reply: [[UInt8]]
-        do { reply = try dealer.receiveMultipart() } catch {
-            throw ServerError.launcher("no welcome from the launcher at \(launcherAddress): \(error)")
-        }
-        let message = try reply.last.map { frame in try frame.withUnsafeBytes { try ControlMessage.decode($0) } }
-        guard message == .welcome else {
-            throw ServerError.launcher("expected welcome from the launcher, got \(String(describing: message))")
-        }
-        try dealer.setTimeouts(receive: 0)
-        lastLauncherMessage = Self.now()
-        poller.add(rep)
-        poller.add(dealer)
-        log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
-        try submitGroups()
-    }
-
-    private func writeParameterTable() throws {
-        let header = "simulation_id," + (0..<config.studyOptions.nbParameters).map { "p\($0)" }.joined(separator: ",")
-        let rows = parameters.enumerated().map { i, p in
-            "\(i)," + p.map { String(format: "%.17g", $0) }.joined(separator: ",")
-        }
-        try ([header] + rows).joined(separator: "\n").appending("\n")
-            .write(toFile: "\(studyDirectory)/parameters.csv", atomically: true, encoding: .utf8)
-    }
-
     // MARK: - the poll loop
 
     /// Returns the next accepted data piece for the flavor, or nil when the study is over on
@@ -221,17 +170,17 @@ open class BaseServer {
         return nil
     }
 
-    private func nextTimeout() -> Int {
+    func nextTimeout() -> Int {
         guard rank == 0 else { return 1000 }
         var wait = pingPeriod - (Self.now() - lastPingSent)
         if let d = coordinator.nextDeadline { wait = min(wait, d - Self.now()) }
         return max(0, min(1000, Int(wait * 1000)))
     }
 
-    private var pingPeriod: Double { max(1, config.launcherConfig.serverTimeout / 4) }
+    var pingPeriod: Double { max(1, config.launcherConfig.serverTimeout / 4) }
 
     /// Polls every socket once and handles what is ready, except data (flagged for the caller).
-    private func serviceEvents(timeout: Int) throws {
+    func serviceEvents(timeout: Int) throws {
         let ready = try poller.poll(timeoutMilliseconds: timeout)
         if ready[0] { handleSignals() }
         if ready[1] { try drainInternal() }
@@ -244,7 +193,7 @@ open class BaseServer {
     }
 
     /// Receives one data message; returns it if accepted, nil if dropped or none was waiting.
-    private func receiveData() throws -> DataPiece? {
+    func receiveData() throws -> DataPiece? {
         guard try receiveWaitingData() else {
             dataPending = false
             return nil
@@ -306,7 +255,7 @@ open class BaseServer {
 
     /// The values of the current message, borrowed when 8-byte aligned (the usual case),
     /// copied into a reused buffer otherwise: libzmq may hand out unaligned payloads.
-    private func values(count: Int) -> UnsafeBufferPointer<Double> {
+    func values(count: Int) -> UnsafeBufferPointer<Double> {
         dataMessage.withBytes { raw in
             let payload = UnsafeRawBufferPointer(rebasing: raw[DataHeader.size...])
             if let base = payload.baseAddress, Int(bitPattern: base) % MemoryLayout<Double>.alignment == 0 {
@@ -322,12 +271,12 @@ open class BaseServer {
     }
 
     /// Reads and discards the rest of a multi-frame message (libzmq delivers all its frames).
-    private func discardRemainingFrames() throws(ZMQError) {
+    func discardRemainingFrames() throws(ZMQError) {
         while dataMessage.hasMore { try dataSocket.receive(into: dataMessage) }
     }
 
     /// Takes the next waiting data message into `dataMessage`; false when none is waiting.
-    private func receiveWaitingData() throws(ZMQError) -> Bool {
+    func receiveWaitingData() throws(ZMQError) -> Bool {
         do {
             try dataSocket.receive(into: dataMessage, dontWait: true)
             return true
@@ -337,7 +286,7 @@ open class BaseServer {
         }
     }
 
-    private func reportComplete(_ sim: UInt32) throws {
+    func reportComplete(_ sim: UInt32) throws {
         log.log(.debug, "simulation \(sim) complete on this rank")
         if rank == 0 {
             try rankCompleted(rank: 0, simulation: sim)
@@ -346,7 +295,7 @@ open class BaseServer {
         }
     }
 
-    private func drainInternal() throws {
+    func drainInternal() throws {
         while true {
             guard let frames = try internalPull.receiveMultipartIfReady() else { return }
             guard frames.count == 1, let frame = frames.first else {
@@ -371,7 +320,7 @@ open class BaseServer {
         }
     }
 
-    private func handleSignals() {
+    func handleSignals() {
         while let signal = signals.next() {
             let name = signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal \(signal)"
             if signal == SIGUSR1 {
@@ -381,200 +330,6 @@ open class BaseServer {
             log.event("received \(name): ending the study")
             if rank == 0 { endStudy(reason: "server received \(name)") } else { stopping = true }
         }
-    }
-
-    // MARK: - rank 0: clients and launcher
-
-    private func drainConnections() throws {
-        guard let rep = connectionSocket else { return }
-        while true {
-            guard let frames = try rep.receiveMultipartIfReady() else { return }
-            // REP must answer every request, even garbage, or the socket wedges.
-            let reply = frames.count == 1
-                ? handshakeReply(to: frames[0])
-                : HandshakeRefusal(reason: "malformed handshake: \(frames.count) frames, expected 1").encode()
-            do { try rep.send(reply) } catch { log.error("cannot answer a handshake: \(error)") }
-        }
-    }
-
-    /// Answers every handshake, so a bad client can never wedge the REP socket.
-    private func handshakeReply(to request: [UInt8]) -> [UInt8] {
-        request.withUnsafeBytes { raw -> [UInt8] in
-            do {
-                let hello = try HandshakeRequest.decode(raw)
-                guard Int(hello.simulationID) < config.studyOptions.parameterSweepSize else {
-                    log.event("refused a client with simulation id \(hello.simulationID): the study has \(config.studyOptions.parameterSweepSize) simulations")
-                    return HandshakeRefusal(reason: "simulation id \(hello.simulationID) is not in this study (0..<\(config.studyOptions.parameterSweepSize))").encode()
-                }
-                guard hello.clientCommSize >= 1 else {
-                    return HandshakeRefusal(reason: "client comm size must be at least 1").encode()
-                }
-                log.log(.info, "simulation \(hello.simulationID) connected with \(hello.clientCommSize) client ranks")
-                return HandshakeReply(nbTimeSteps: UInt32(config.studyOptions.nbTimeSteps),
-                                      verbosity: UInt32(config.studyOptions.verbosity),
-                                      fieldNames: config.studyOptions.fieldNames,
-                                      dataEndpoints: dataEndpoints).encode()
-            } catch {
-                // Even a request too short to decode names its version when it has one.
-                var reason = "\(error)"
-                if let theirs = HandshakeRequest.peekVersion(raw), theirs != protocolVersion {
-                    reason = ProtocolError.versionMismatch(ours: protocolVersion, theirs: theirs).description
-                }
-                log.event("refused a handshake: \(reason)")
-                return HandshakeRefusal(reason: reason).encode()
-            }
-        }
-    }
-
-    private func drainLauncher() throws {
-        guard let dealer = launcherSocket else { return }
-        while true {
-            guard let frames = try dealer.receiveMultipartIfReady() else { return }
-            lastLauncherMessage = Self.now()
-            guard frames.count == 1, let frame = frames.first else {
-                log.error("dropped a \(frames.count)-frame launcher message (control messages are one frame)")
-                continue
-            }
-            let message: ControlMessage
-            do { message = try frame.withUnsafeBytes { try ControlMessage.decode($0) } } catch {
-                log.error("dropped malformed launcher message: \(error)")
-                continue
-            }
-            switch message {
-            case let .jobState(group, state, code, reason):
-                log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")
-                let failures = coordinator.jobChanged(group: group, state: state, exitCode: code,
-                                                      reason: reason, now: Self.now())
-                try abandon(failures)
-                try submitGroups()
-            case .ping, .welcome:
-                break
-            case let .stop(reason):
-                log.event("launcher asked to stop: \(reason)")
-                endStudy(reason: "stopped by the launcher: \(reason)")
-            default:
-                log.error("unexpected message from the launcher: \(message)")
-            }
-        }
-    }
-
-    private func rankCompleted(rank r: Int, simulation sim: UInt32) throws {
-        if coordinator.rankCompleted(rank: r, simulation: sim) {
-            log.event("simulation \(sim) finished (\(coordinator.finishedCount)/\(coordinator.simulationCount))")
-            try afterProgress()
-        }
-    }
-
-    private func abandon(_ failures: [(simulation: UInt32, reason: String)]) throws {
-        for (sim, reason) in failures {
-            log.event("simulation \(sim) failed: \(reason)")
-            for (r, push) in internalPushes.enumerated() {
-                if r == 0 { tracker.close(simulation: sim) } else {
-                    try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
-                }
-            }
-        }
-        if !failures.isEmpty { try afterProgress() }
-    }
-
-    private func afterProgress() throws {
-        let now = (UInt32(coordinator.finishedCount), UInt32(coordinator.failedCount))
-        if now != progressSent {
-            progressSent = now
-            try sendToLauncher(.progress(finished: now.0, failed: now.1, total: UInt32(coordinator.simulationCount),
-                                         bytesReceived: UInt64(counters.bytes)))
-        }
-        if coordinator.isDone {
-            endStudy(reason: nil)
-        }
-    }
-
-    private func submitGroups() throws {
-        guard !stopping, let writer = scriptWriter else { return }
-        for group in coordinator.groupsToSubmit() {
-            var members: [JobMember] = []
-            for s in coordinator.members(ofGroup: group) {
-                let client = config.clientConfig
-                let path = try writer.write(simulationID: UInt32(s), parameters: parameters[s],
-                                            serverAddress: connectionEndpoint, studyDirectory: studyDirectory,
-                                            executable: client.executableCommand,
-                                            defaultArguments: client.commandDefaultArgs,
-                                            preprocessing: client.preprocessingCommands)
-                members.append(JobMember(simulationID: UInt32(s), script: path))
-            }
-            log.log(.info, "requesting group \(group): simulations \(members.map(\.simulationID))")
-            try sendToLauncher(.jobRequest(groupID: group, members: members))
-        }
-    }
-
-    private func runTimers() throws {
-        let now = Self.now()
-        if now - lastPingSent >= pingPeriod {
-            lastPingSent = now
-            try sendToLauncher(.ping)
-        }
-        try abandon(coordinator.expireGracePeriods(now: now))
-        if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {
-            log.error("no message from the launcher for \(Int(now - lastLauncherMessage)) s: ending the study")
-            endStudy(reason: "lost the launcher")
-        }
-    }
-
-    /// Rank 0: tells every rank to leave the loop. `reason` nil means the study completed.
-    private func endStudy(reason: String?) {
-        guard !stopping else { return }
-        stopReason = reason
-        if reason != nil || coordinator.failedCount > 0 { exitCode = 1 }
-        for (r, push) in internalPushes.enumerated() where r != 0 {
-            do { try push.send(InternalMessage.stop.encode()) } catch {
-                log.error("cannot tell rank \(r) to stop: \(error)")
-            }
-        }
-        stopping = true
-    }
-
-    private func sendToLauncher(_ message: ControlMessage) throws {
-        guard let dealer = launcherSocket else { return }
-        try dealer.send(message.encode())
-    }
-
-    // MARK: - teardown
-
-    /// Records a problem that leaves the results incomplete: logged, listed in summary.json,
-    /// and the study ends with exit code 1. Call it on rank 0 (or on every rank).
-    public func recordError(_ message: String) {
-        log.error(message)
-        studyErrors.append(message)
-        exitCode = 1
-    }
-
-    /// Sums the counters over ranks, writes `summary.json` and tells the launcher the study
-    /// ended (rank 0). Collective: every rank calls it after its loop ends.
-    public func closeConnection() throws {
-        let totals = ServerCounters(values: try comm.allreduceSum(counters.values))
-        guard rank == 0 else { return }
-        let finished = coordinator.finishedCount
-        let failed = coordinator.failedCount
-        let elapsed = Self.now() - startTime
-        var failures: [[String: Any]] = []
-        for (i, state) in coordinator.states.enumerated() {
-            if case let .failed(reason) = state { failures.append(["simulation": i, "reason": reason]) }
-        }
-        var summary: [String: Any] = [
-            "simulations": coordinator.simulationCount, "finished": finished, "failed": failed,
-            "failures": failures, "wall_time_seconds": elapsed, "exit_code": Int(exitCode),
-            "server_ranks": commSize, "stopped": stopReason ?? NSNull(), "errors": studyErrors,
-        ]
-        summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
-        let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
-        try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))
-        let text = "\(finished)/\(coordinator.simulationCount) simulations finished, \(failed) failed, "
-            + "\(totals.accepted) messages applied (\(totals.bytes) bytes), \(totals.dropped) dropped "
-            + "(\(totals.duplicates) duplicate, \(totals.outOfRangeStep) out-of-range step, \(totals.malformed) malformed), "
-            + String(format: "%.1f s", elapsed) + (stopReason.map { "; \($0)" } ?? "")
-        log.event("study ended: \(text)")
-        try sendToLauncher(.studyEnd(exitCode: exitCode, finished: UInt32(finished), failed: UInt32(failed), summary: text))
-        launcherSocket?.close()
     }
 
     // MARK: - helpers

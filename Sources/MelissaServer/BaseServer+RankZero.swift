@@ -1,0 +1,214 @@
+import Foundation
+import MelissaProtocol
+import MelissaTransport
+
+/// Rank 0's side of the server: the client handshake, the launcher channel, the study
+/// coordinator (job requests, completion, failures) and the timers that drive them.
+extension BaseServer {
+    /// Binds the client connection socket, samples every simulation's parameters, says hello
+    /// to the launcher and submits the first groups.
+    func setUpRankZero() throws {
+        let server = config.serverConfig
+        let rep = try context.socket(.rep)
+        try rep.setTimeouts(send: 1000, linger: 0)
+        let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
+        connectionEndpoint = "tcp://\(host):\(port)"
+        connectionSocket = rep
+        if port != server.connectionPort {
+            log.event("connection port \(server.connectionPort) was taken; using \(port)")
+        }
+
+        var sampler = makeSampler()
+        parameters = (0..<config.studyOptions.parameterSweepSize).map { _ in sampler.next() }
+        try writeParameterTable()
+        guard let template = ClientScriptWriter.locateTemplate() else {
+            throw ServerError.setup("client script template client.sh not found (set MELISSA_TEMPLATES_DIR)")
+        }
+        scriptWriter = try ClientScriptWriter(templatePath: template,
+                                              scriptDirectory: "\(studyDirectory)/client_scripts")
+
+        let dealer = try context.socket(.dealer)
+        try dealer.setTimeouts(send: 5000, linger: 2000)
+        try dealer.connect(launcherAddress)
+        launcherSocket = dealer
+        try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint))
+        try dealer.setTimeouts(receive: Int32(config.launcherConfig.serverTimeout * 1000))
+        let reply: [[UInt8]]
+        do { reply = try dealer.receiveMultipart() } catch {
+            throw ServerError.launcher("no welcome from the launcher at \(launcherAddress): \(error)")
+        }
+        let message = try reply.last.map { frame in try frame.withUnsafeBytes { try ControlMessage.decode($0) } }
+        guard message == .welcome else {
+            throw ServerError.launcher("expected welcome from the launcher, got \(String(describing: message))")
+        }
+        try dealer.setTimeouts(receive: 0)
+        lastLauncherMessage = Self.now()
+        poller.add(rep)
+        poller.add(dealer)
+        log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
+        try submitGroups()
+    }
+
+    func writeParameterTable() throws {
+        let header = "simulation_id," + (0..<config.studyOptions.nbParameters).map { "p\($0)" }.joined(separator: ",")
+        let rows = parameters.enumerated().map { i, p in
+            "\(i)," + p.map { String(format: "%.17g", $0) }.joined(separator: ",")
+        }
+        try ([header] + rows).joined(separator: "\n").appending("\n")
+            .write(toFile: "\(studyDirectory)/parameters.csv", atomically: true, encoding: .utf8)
+    }
+
+    func drainConnections() throws {
+        guard let rep = connectionSocket else { return }
+        while true {
+            guard let frames = try rep.receiveMultipartIfReady() else { return }
+            // REP must answer every request, even garbage, or the socket wedges.
+            let reply = frames.count == 1
+                ? handshakeReply(to: frames[0])
+                : HandshakeRefusal(reason: "malformed handshake: \(frames.count) frames, expected 1").encode()
+            do { try rep.send(reply) } catch { log.error("cannot answer a handshake: \(error)") }
+        }
+    }
+
+    /// Answers every handshake, so a bad client can never wedge the REP socket.
+    func handshakeReply(to request: [UInt8]) -> [UInt8] {
+        request.withUnsafeBytes { raw -> [UInt8] in
+            do {
+                let hello = try HandshakeRequest.decode(raw)
+                guard Int(hello.simulationID) < config.studyOptions.parameterSweepSize else {
+                    log.event("refused a client with simulation id \(hello.simulationID): the study has \(config.studyOptions.parameterSweepSize) simulations")
+                    return HandshakeRefusal(reason: "simulation id \(hello.simulationID) is not in this study (0..<\(config.studyOptions.parameterSweepSize))").encode()
+                }
+                guard hello.clientCommSize >= 1 else {
+                    return HandshakeRefusal(reason: "client comm size must be at least 1").encode()
+                }
+                log.log(.info, "simulation \(hello.simulationID) connected with \(hello.clientCommSize) client ranks")
+                return HandshakeReply(nbTimeSteps: UInt32(config.studyOptions.nbTimeSteps),
+                                      verbosity: UInt32(config.studyOptions.verbosity),
+                                      fieldNames: config.studyOptions.fieldNames,
+                                      dataEndpoints: dataEndpoints).encode()
+            } catch {
+                // Even a request too short to decode names its version when it has one.
+                var reason = "\(error)"
+                if let theirs = HandshakeRequest.peekVersion(raw), theirs != protocolVersion {
+                    reason = ProtocolError.versionMismatch(ours: protocolVersion, theirs: theirs).description
+                }
+                log.event("refused a handshake: \(reason)")
+                return HandshakeRefusal(reason: reason).encode()
+            }
+        }
+    }
+
+    func drainLauncher() throws {
+        guard let dealer = launcherSocket else { return }
+        while true {
+            guard let frames = try dealer.receiveMultipartIfReady() else { return }
+            lastLauncherMessage = Self.now()
+            guard frames.count == 1, let frame = frames.first else {
+                log.error("dropped a \(frames.count)-frame launcher message (control messages are one frame)")
+                continue
+            }
+            let message: ControlMessage
+            do { message = try frame.withUnsafeBytes { try ControlMessage.decode($0) } } catch {
+                log.error("dropped malformed launcher message: \(error)")
+                continue
+            }
+            switch message {
+            case let .jobState(group, state, code, reason):
+                log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")
+                let failures = coordinator.jobChanged(group: group, state: state, exitCode: code,
+                                                      reason: reason, now: Self.now())
+                try abandon(failures)
+                try submitGroups()
+            case .ping, .welcome:
+                break
+            case let .stop(reason):
+                log.event("launcher asked to stop: \(reason)")
+                endStudy(reason: "stopped by the launcher: \(reason)")
+            default:
+                log.error("unexpected message from the launcher: \(message)")
+            }
+        }
+    }
+
+    func rankCompleted(rank r: Int, simulation sim: UInt32) throws {
+        if coordinator.rankCompleted(rank: r, simulation: sim) {
+            log.event("simulation \(sim) finished (\(coordinator.finishedCount)/\(coordinator.simulationCount))")
+            try afterProgress()
+        }
+    }
+
+    func abandon(_ failures: [(simulation: UInt32, reason: String)]) throws {
+        for (sim, reason) in failures {
+            log.event("simulation \(sim) failed: \(reason)")
+            for (r, push) in internalPushes.enumerated() {
+                if r == 0 { tracker.close(simulation: sim) } else {
+                    try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
+                }
+            }
+        }
+        if !failures.isEmpty { try afterProgress() }
+    }
+
+    func afterProgress() throws {
+        let now = (UInt32(coordinator.finishedCount), UInt32(coordinator.failedCount))
+        if now != progressSent {
+            progressSent = now
+            try sendToLauncher(.progress(finished: now.0, failed: now.1, total: UInt32(coordinator.simulationCount),
+                                         bytesReceived: UInt64(counters.bytes)))
+        }
+        if coordinator.isDone {
+            endStudy(reason: nil)
+        }
+    }
+
+    func submitGroups() throws {
+        guard !stopping, let writer = scriptWriter else { return }
+        for group in coordinator.groupsToSubmit() {
+            var members: [JobMember] = []
+            for s in coordinator.members(ofGroup: group) {
+                let client = config.clientConfig
+                let path = try writer.write(simulationID: UInt32(s), parameters: parameters[s],
+                                            serverAddress: connectionEndpoint, studyDirectory: studyDirectory,
+                                            executable: client.executableCommand,
+                                            defaultArguments: client.commandDefaultArgs,
+                                            preprocessing: client.preprocessingCommands)
+                members.append(JobMember(simulationID: UInt32(s), script: path))
+            }
+            log.log(.info, "requesting group \(group): simulations \(members.map(\.simulationID))")
+            try sendToLauncher(.jobRequest(groupID: group, members: members))
+        }
+    }
+
+    func runTimers() throws {
+        let now = Self.now()
+        if now - lastPingSent >= pingPeriod {
+            lastPingSent = now
+            try sendToLauncher(.ping)
+        }
+        try abandon(coordinator.expireGracePeriods(now: now))
+        if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {
+            log.error("no message from the launcher for \(Int(now - lastLauncherMessage)) s: ending the study")
+            endStudy(reason: "lost the launcher")
+        }
+    }
+
+    /// Rank 0: tells every rank to leave the loop. `reason` nil means the study completed.
+    func endStudy(reason: String?) {
+        guard !stopping else { return }
+        stopReason = reason
+        if reason != nil || coordinator.failedCount > 0 { exitCode = 1 }
+        for (r, push) in internalPushes.enumerated() where r != 0 {
+            do { try push.send(InternalMessage.stop.encode()) } catch {
+                log.error("cannot tell rank \(r) to stop: \(error)")
+            }
+        }
+        stopping = true
+    }
+
+    func sendToLauncher(_ message: ControlMessage) throws {
+        guard let dealer = launcherSocket else { return }
+        try dealer.send(message.encode())
+    }
+
+}

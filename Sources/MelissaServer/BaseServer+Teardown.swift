@@ -1,0 +1,43 @@
+import Foundation
+import MelissaTransport
+
+/// The end of a study: counters summed over ranks, summary.json, the launcher told.
+extension BaseServer {
+    /// Records a problem that leaves the results incomplete: logged, listed in summary.json,
+    /// and the study ends with exit code 1. Call it on rank 0 (or on every rank).
+    public func recordError(_ message: String) {
+        log.error(message)
+        studyErrors.append(message)
+        exitCode = 1
+    }
+
+    /// Sums the counters over ranks, writes `summary.json` and tells the launcher the study
+    /// ended (rank 0). Collective: every rank calls it after its loop ends.
+    public func closeConnection() throws {
+        let totals = ServerCounters(values: try comm.allreduceSum(counters.values))
+        guard rank == 0 else { return }
+        let finished = coordinator.finishedCount
+        let failed = coordinator.failedCount
+        let elapsed = Self.now() - startTime
+        var failures: [[String: Any]] = []
+        for (i, state) in coordinator.states.enumerated() {
+            if case let .failed(reason) = state { failures.append(["simulation": i, "reason": reason]) }
+        }
+        var summary: [String: Any] = [
+            "simulations": coordinator.simulationCount, "finished": finished, "failed": failed,
+            "failures": failures, "wall_time_seconds": elapsed, "exit_code": Int(exitCode),
+            "server_ranks": commSize, "stopped": stopReason ?? NSNull(), "errors": studyErrors,
+        ]
+        summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
+        let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))
+        let text = "\(finished)/\(coordinator.simulationCount) simulations finished, \(failed) failed, "
+            + "\(totals.accepted) messages applied (\(totals.bytes) bytes), \(totals.dropped) dropped "
+            + "(\(totals.duplicates) duplicate, \(totals.outOfRangeStep) out-of-range step, \(totals.malformed) malformed), "
+            + String(format: "%.1f s", elapsed) + (stopReason.map { "; \($0)" } ?? "")
+        log.event("study ended: \(text)")
+        try sendToLauncher(.studyEnd(exitCode: exitCode, finished: UInt32(finished), failed: UInt32(failed), summary: text))
+        launcherSocket?.close()
+    }
+
+}
