@@ -17,23 +17,25 @@ def prefix():
     return p
 
 
-def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2, client_ranks=2,
-                 executable=None, extra_args=(), job_limit=2, preprocessing=()):
-    """A small heat2d study in `tmp`, its raw outputs dumped for the numpy oracle."""
-    dump = tmp / "dump"
-    dump.mkdir(exist_ok=True)
-    cfg = {
+def base_config(tmp, *, sims, steps, executable, args, server_ranks=2, client_ranks=2, job_limit=2,
+                preprocessing=(), ports=(21003, 25000), simulation_timeout=None, seed=7,
+                bounds=([0.5, 100.0], [2.0, 500.0])):
+    """A valid two-parameter study config (a dict) whose output goes to `tmp/study`."""
+    options = {
+        "field_names": ["temperature"],
+        "parameter_sweep_size": sims,
+        "nb_parameters": 2,
+        "nb_time_steps": steps,
+        "seed": seed,
+        "l_bounds": bounds[0],
+        "u_bounds": bounds[1],
+        "verbosity": 2,
+    }
+    if simulation_timeout is not None:
+        options["simulation_timeout"] = simulation_timeout
+    return {
         "output_dir": str(tmp / "study"),
-        "study_options": {
-            "field_names": ["temperature"],
-            "parameter_sweep_size": sims,
-            "nb_parameters": 2,
-            "nb_time_steps": steps,
-            "seed": 7,
-            "l_bounds": [0.5, 100.0],
-            "u_bounds": [2.0, 500.0],
-            "verbosity": 2,
-        },
+        "study_options": options,
         "sa_config": {"mean": True, "variance": True},
         "launcher_config": {
             "scheduler": "openmpi",
@@ -44,15 +46,31 @@ def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2,
             "server_timeout": 30,
         },
         "client_config": {
-            "executable_command": executable or str(prefix / "bin" / "heat2d"),
-            "command_default_args": ["--steps", str(steps), "--nx", str(nx), "--ny", str(ny), *extra_args],
-            "preprocessing_commands": [f"export HEAT2D_DUMP_DIR={dump}", *preprocessing],
+            "executable_command": str(executable),
+            "command_default_args": [str(a) for a in args],
+            "preprocessing_commands": list(preprocessing),
         },
-        "server_config": {"connection_port": 21003, "data_port": 25000},
+        "server_config": {"connection_port": ports[0], "data_port": ports[1]},
     }
+
+
+def write_config(tmp, cfg, comment="written by the end-to-end tests"):
+    """Writes `cfg` as `tmp/study.json`, with a // comment line as users may have."""
     path = tmp / "study.json"
-    path.write_text("// written by the end-to-end tests\n" + json.dumps(cfg, indent=2))
-    return path, dump
+    path.write_text(f"// {comment}\n" + json.dumps(cfg, indent=2))
+    return path
+
+
+def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2, client_ranks=2,
+                 executable=None, extra_args=(), job_limit=2, preprocessing=()):
+    """A small heat2d study in `tmp`, its raw outputs dumped for the numpy oracle."""
+    dump = tmp / "dump"
+    dump.mkdir(exist_ok=True)
+    cfg = base_config(tmp, sims=sims, steps=steps, executable=executable or prefix / "bin" / "heat2d",
+                      args=["--steps", steps, "--nx", nx, "--ny", ny, *extra_args],
+                      server_ranks=server_ranks, client_ranks=client_ranks, job_limit=job_limit,
+                      preprocessing=[f"export HEAT2D_DUMP_DIR={dump}", *preprocessing])
+    return write_config(tmp, cfg), dump
 
 
 def run_launcher(prefix, config, timeout=240):

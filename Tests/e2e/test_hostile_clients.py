@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import run_launcher
+from conftest import base_config, run_launcher, write_config
 
 HERE = pathlib.Path(__file__).resolve().parent
 CLIENT = HERE / "hostile_client.py"
@@ -53,36 +53,12 @@ def hostile_study(tmp, plan_sims, *, sims, steps=STEPS, global_size=GLOBAL_SIZE,
     plan = tmp / "plan.json"
     plan.write_text(json.dumps({"global_size": global_size, "sims_total": sims,
                                 "sims": {str(k): v for k, v in plan_sims.items()}}))
-    cfg = {
-        "output_dir": str(tmp / "study"),
-        "study_options": {
-            "field_names": ["temperature"],
-            "parameter_sweep_size": sims,
-            "nb_parameters": 2,
-            "nb_time_steps": steps,
-            "seed": 11,
-            "l_bounds": [0.0, 1.0],
-            "u_bounds": [1.0, 2.0],
-            "simulation_timeout": simulation_timeout,
-            "verbosity": 2,
-        },
-        "sa_config": {"mean": True, "variance": True},
-        "launcher_config": {
-            "scheduler": "openmpi",
-            "scheduler_arg_client": ["-n", "1"],
-            "scheduler_arg_server": ["-n", str(SERVER_RANKS)],
-            "job_limit": job_limit,
-            "timer_delay": 0.1,
-            "server_timeout": 30,
-        },
-        "client_config": {
-            "executable_command": sys.executable,  # the venv's python (it has pyzmq)
-            "command_default_args": [str(CLIENT), "--plan", str(plan), "--dump", str(dump)],
-        },
-        "server_config": {"connection_port": ports[0], "data_port": ports[1]},
-    }
-    path = tmp / "study.json"
-    path.write_text("// written by the hostile-client tests\n" + json.dumps(cfg, indent=2))
+    cfg = base_config(tmp, sims=sims, steps=steps, seed=11, bounds=([0.0, 1.0], [1.0, 2.0]),
+                      executable=sys.executable,  # the venv's python (it has pyzmq)
+                      args=[CLIENT, "--plan", plan, "--dump", dump], client_ranks=1,
+                      server_ranks=SERVER_RANKS, job_limit=job_limit, ports=ports,
+                      simulation_timeout=simulation_timeout)
+    path = write_config(tmp, cfg, "written by the hostile-client tests")
     return path, dump
 
 
