@@ -19,7 +19,7 @@ def prefix():
 
 def base_config(tmp, *, sims, steps, executable, args, server_ranks=2, client_ranks=2, job_limit=2,
                 preprocessing=(), ports=(21003, 25000), simulation_timeout=None, seed=7,
-                bounds=([0.5, 100.0], [2.0, 500.0])):
+                bounds=([0.5, 100.0], [2.0, 500.0]), group_size=1):
     """A valid two-parameter study config (a dict) whose output goes to `tmp/study`."""
     options = {
         "field_names": ["temperature"],
@@ -30,6 +30,7 @@ def base_config(tmp, *, sims, steps, executable, args, server_ranks=2, client_ra
         "l_bounds": bounds[0],
         "u_bounds": bounds[1],
         "verbosity": 2,
+        "group_size": group_size,
     }
     if simulation_timeout is not None:
         options["simulation_timeout"] = simulation_timeout
@@ -62,13 +63,14 @@ def write_config(tmp, cfg, comment="written by the end-to-end tests"):
 
 
 def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2, client_ranks=2,
-                 executable=None, extra_args=(), job_limit=2, preprocessing=()):
+                 executable=None, extra_args=(), job_limit=2, preprocessing=(), group_size=1):
     """A small heat2d study in `tmp`, its raw outputs dumped for the numpy oracle."""
     dump = tmp / "dump"
     dump.mkdir(exist_ok=True)
     cfg = base_config(tmp, sims=sims, steps=steps, executable=executable or prefix / "bin" / "heat2d",
                       args=["--steps", steps, "--nx", nx, "--ny", ny, *extra_args],
                       server_ranks=server_ranks, client_ranks=client_ranks, job_limit=job_limit,
+                      group_size=group_size,
                       preprocessing=[f"export HEAT2D_DUMP_DIR={dump}", *preprocessing])
     return write_config(tmp, cfg), dump
 

@@ -59,6 +59,19 @@ def test_uneven_decomposition_three_server_ranks(tmp_path, prefix):
     np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-12, atol=0)
 
 
+def test_groups_of_simulations_run_as_one_job(tmp_path, prefix):
+    """group_size 2: each job request carries two simulations, run side by side."""
+    sims, steps = 5, 4
+    config, dump = study_config(tmp_path, prefix, sims=sims, steps=steps, group_size=2, job_limit=1)
+    proc = run_launcher(prefix, config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = (tmp_path / "study" / "server.rank0.log").read_text()
+    assert "requesting group 0: simulations [0, 1]" in log and "requesting group 2: simulations [4]" in log, log
+    raw = load_dumps(dump, sims, steps, 2)
+    mean = np.load(tmp_path / "study" / "results" / "temperature.mean.npy")
+    np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-12, atol=0)
+
+
 def test_failing_simulations_end_the_study_with_the_reason(tmp_path, prefix):
     config, _ = study_config(tmp_path, prefix, sims=2, steps=3, executable="/bin/false")
     proc = run_launcher(prefix, config)
