@@ -20,6 +20,7 @@ public enum PieceVerdict: Equatable, Sendable {
 /// detection) and a count of values received per step (completion: a step is complete
 /// when the rank's whole block arrived). State for a simulation is freed when it completes.
 public struct CompletionTracker {
+    /// Progress of one (simulation, field) on this rank.
     private struct FieldProgress {
         var seen: [UInt32: Bitset] = [:]
         var valuesPerStep: [UInt64]
@@ -27,9 +28,17 @@ public struct CompletionTracker {
         init(steps: Int) { valuesPerStep = [UInt64](repeating: 0, count: steps) }
     }
 
+    /// A reference, so a piece updates its simulation's state in place: copying it out of
+    /// the dictionary and back would copy every per-step array on each message.
+    private final class SimulationProgress {
+        var fields: [FieldProgress?]
+        var completeFields = 0
+        init(nbFields: Int) { fields = Array(repeating: nil, count: nbFields) }
+    }
+
     private let nbFields: Int
     private let nbTimeSteps: Int
-    private var open: [UInt32: [FieldProgress?]] = [:]
+    private var open: [UInt32: SimulationProgress] = [:]
     private var closedSimulations: Bitset
 
     /// A tracker for simulations 0..<simulationCount.
@@ -47,26 +56,29 @@ public struct CompletionTracker {
     public mutating func record(_ header: DataHeader, blockSize: UInt64) -> PieceVerdict {
         let sim = header.simulationID
         if closedSimulations.contains(Int(sim)) { return .closed }
-        var fields = open[sim] ?? [FieldProgress?](repeating: nil, count: nbFields)
+        let simulation: SimulationProgress
+        if let known = open[sim] { simulation = known } else {
+            simulation = SimulationProgress(nbFields: nbFields)
+            open[sim] = simulation
+        }
         let f = Int(header.field)
         let step = Int(header.timeStep)
-        var progress = fields[f] ?? FieldProgress(steps: nbTimeSteps)
-        if progress.seen[header.clientRank]?.contains(step) == true { return .duplicate }
-        let received = progress.valuesPerStep[step] + header.count
+        if simulation.fields[f] == nil { simulation.fields[f] = FieldProgress(steps: nbTimeSteps) }
+        // Optional chaining through the array element mutates it in place.
+        if simulation.fields[f]?.seen[header.clientRank]?.contains(step) == true { return .duplicate }
+        let received = (simulation.fields[f]?.valuesPerStep[step] ?? 0) + header.count
         // An empty block completes with its (empty) marker piece; others by value count.
         guard received <= blockSize, blockSize > 0 || header.count == 0 else { return .inconsistent }
-        progress.seen[header.clientRank, default: Bitset(capacity: nbTimeSteps)].insert(step)
-        progress.valuesPerStep[step] = received
-        if received == blockSize { progress.completeSteps += 1 }
-        fields[f] = progress
-        let complete = fields.allSatisfy { ($0?.completeSteps ?? -1) == nbTimeSteps }
-        if complete {
-            open[sim] = nil
-            closedSimulations.insert(Int(sim))
-        } else {
-            open[sim] = fields
+        simulation.fields[f]?.seen[header.clientRank, default: Bitset(capacity: nbTimeSteps)].insert(step)
+        simulation.fields[f]?.valuesPerStep[step] = received
+        if received == blockSize {
+            simulation.fields[f]?.completeSteps += 1
+            if simulation.fields[f]?.completeSteps == nbTimeSteps { simulation.completeFields += 1 }
         }
-        return .accepted(simulationComplete: complete)
+        guard simulation.completeFields == nbFields else { return .accepted(simulationComplete: false) }
+        open[sim] = nil
+        closedSimulations.insert(Int(sim))
+        return .accepted(simulationComplete: true)
     }
 
     /// Forgets a simulation's partial state and refuses its later data (failed job).
