@@ -101,18 +101,9 @@ extension BaseServer {
 
     func drainLauncher() throws {
         guard let dealer = launcherSocket else { return }
-        while true {
-            guard let frames = try dealer.receiveMultipartIfReady() else { return }
-            lastLauncherMessage = Self.now()
-            guard frames.count == 1, let frame = frames.first else {
-                log.error("dropped a \(frames.count)-frame launcher message (control messages are one frame)")
-                continue
-            }
-            let message: ControlMessage
-            do { message = try frame.withUnsafeBytes { try ControlMessage.decode($0) } } catch {
-                log.error("dropped malformed launcher message: \(error)")
-                continue
-            }
+        // Anything from the launcher, even malformed, shows it is alive.
+        lastLauncherMessage = Self.now()
+        try drain(dealer, channel: "launcher", decode: { try ControlMessage.decode($0) }) { message in
             switch message {
             case let .jobState(group, state, code, reason):
                 log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")

@@ -76,7 +76,7 @@ open class BaseServer {
         commSize = try communicator.size()
         partitionCount = commSize
         startTime = Self.now()
-        log = ServerLog(directory: studyDirectory, rank: rank, verbosity: config.studyOptions.verbosity)
+        log = try ServerLog(directory: studyDirectory, rank: rank, verbosity: config.studyOptions.verbosity)
         let options = config.studyOptions
         fieldLayouts = Array(repeating: nil, count: options.fieldNames.count)
         tracker = CompletionTracker(simulationCount: options.parameterSweepSize,
@@ -295,18 +295,28 @@ open class BaseServer {
         }
     }
 
+    /// Receives every waiting message on `socket` without blocking and hands each decoded one
+    /// to `handle`. Protocol messages are one frame: anything else, or a frame that does not
+    /// decode, is logged and dropped, and changes no state.
+    func drain<Message>(_ socket: ZMQSocket, channel: String,
+                        decode: (UnsafeRawBufferPointer) throws -> Message,
+                        handle: (Message) throws -> Void) throws {
+        while let frames = try socket.receiveMultipartIfReady() {
+            guard frames.count == 1 else {
+                log.error("dropped a \(frames.count)-frame \(channel) message (protocol messages are one frame)")
+                continue
+            }
+            let message: Message
+            do { message = try frames[0].withUnsafeBytes(decode) } catch {
+                log.error("dropped malformed \(channel) message: \(error)")
+                continue
+            }
+            try handle(message)
+        }
+    }
+
     func drainInternal() throws {
-        while true {
-            guard let frames = try internalPull.receiveMultipartIfReady() else { return }
-            guard frames.count == 1, let frame = frames.first else {
-                log.error("dropped a \(frames.count)-frame internal message")
-                continue
-            }
-            let message: InternalMessage
-            do { message = try frame.withUnsafeBytes { try InternalMessage.decode($0) } } catch {
-                log.error("dropped malformed internal message: \(error)")
-                continue
-            }
+        try drain(internalPull, channel: "internal", decode: { try InternalMessage.decode($0) }) { message in
             switch message {
             case let .simulationComplete(r, sim) where rank == 0:
                 try rankCompleted(rank: Int(r), simulation: sim)

@@ -10,23 +10,27 @@ public enum LogLevel: Int, Comparable, Sendable {
 /// One log file per server rank in the study directory; rank 0 also prints a one-line
 /// summary of the events that matter to stdout (which the launcher keeps in server.out).
 public final class ServerLog {
-    private let handle: FileHandle?
+    private let handle: FileHandle
     private let rank: Int
     /// Messages above this level are skipped.
     public let verbosity: LogLevel
 
-    /// Opens (truncates) `<directory>/server.rank<rank>.log`.
-    public init(directory: String, rank: Int, verbosity: Int) {
+    /// Opens (truncates) `<directory>/server.rank<rank>.log`; a server that cannot keep its
+    /// log fails at start rather than run silently.
+    public init(directory: String, rank: Int, verbosity: Int) throws(ServerError) {
         self.rank = rank
         self.verbosity = LogLevel(rawValue: min(max(verbosity, 0), 3)) ?? .info
         let path = "\(directory)/server.rank\(rank).log"
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        handle = FileHandle(forWritingAtPath: path)
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let file = FileHandle(forWritingAtPath: path) else {
+            throw .setup("cannot create the log file \(path) (does the study directory exist and is it writable?)")
+        }
+        handle = file
     }
 
     /// Appends a line to this rank's file if `level` is within the verbosity.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
-        guard level <= verbosity, let handle else { return }
+        guard level <= verbosity else { return }
         let line = "\(Self.timestamp()) [rank \(rank)] \(level.tag) \(message())\n"
         handle.write(Data(line.utf8))
     }

@@ -16,9 +16,14 @@ func fail(_ message: String, code: Int32) -> Never {
     MPIRuntime.abort(code)
 }
 
+let usage = "usage: mpirun -n M melissa-server <config.json>  (normally started by melissa-launcher)\n"
 let arguments = CommandLine.arguments
+if arguments.count == 2, ["-h", "--help"].contains(arguments[1]) {
+    print(usage, terminator: "")
+    exit(0)
+}
 guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
-    FileHandle.standardError.write(Data("usage: mpirun -n M melissa-server <config.json>  (normally started by melissa-launcher)\n".utf8))
+    FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
 do {

@@ -74,3 +74,24 @@ def test_taken_connection_port_moves_to_the_next_free_one(tmp_path, prefix):
     assert f"connection port {taken} was taken" in out, out
     script = (tmp_path / "study" / "client_scripts" / "client.0.sh").read_text()
     assert f":{taken}'" not in script and "MELISSA_SERVER_ADDRESS='tcp://" in script
+
+
+def test_server_refuses_a_study_directory_it_cannot_write(tmp_path, prefix):
+    """Started by hand with a bad MELISSA_STUDY_DIR, the server says why instead of running blind."""
+    import os
+    import subprocess
+    path, _ = study_config(tmp_path, prefix)
+    env = dict(os.environ, MELISSA_LAUNCHER_ADDRESS="tcp://127.0.0.1:1",
+               MELISSA_STUDY_DIR=str(tmp_path / "does-not-exist"))
+    proc = subprocess.run([str(prefix / "bin" / "melissa-server"), str(path)], env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0
+    assert "cannot create the log file" in proc.stderr and "does-not-exist" in proc.stderr, proc.stderr
+
+
+def test_server_help_and_usage(prefix):
+    import subprocess
+    ok = subprocess.run([str(prefix / "bin" / "melissa-server"), "--help"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "usage:" in ok.stdout
+    bad = subprocess.run([str(prefix / "bin" / "melissa-server")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage:" in bad.stderr
