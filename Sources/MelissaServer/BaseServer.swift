@@ -51,7 +51,6 @@ open class BaseServer {
     var sinceControlCheck = 0
     var stopping = false
     var tracker: CompletionTracker
-    let partitionCount: Int
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -74,7 +73,6 @@ open class BaseServer {
         comm = communicator
         rank = try communicator.rank()
         commSize = try communicator.size()
-        partitionCount = commSize
         startTime = Self.now()
         log = try ServerLog(directory: studyDirectory, rank: rank, verbosity: config.studyOptions.verbosity)
         let options = config.studyOptions
@@ -233,7 +231,7 @@ open class BaseServer {
         if let known, known.globalSize != header.globalSize { counters.inconsistent += 1; return nil }
         let layout = known ?? FieldLayout(
             globalSize: header.globalSize,
-            block: BlockPartition(globalSize: header.globalSize, serverCount: partitionCount).block(rank))
+            block: BlockPartition(globalSize: header.globalSize, serverCount: commSize).block(rank))
         let inBlock = header.count == 0
             ? (layout.blockSize == 0 && header.offset == layout.block.lowerBound)
             : (header.offset >= layout.block.lowerBound && header.offset + header.count <= layout.block.upperBound)
