@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi"),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .systemLibrary(name: "CNetCDF", path: "Sources/CNetCDF", pkgConfig: "netcdf"),
 
         // Wire protocol v1: byte layouts and codecs, no I/O (docs/PROTOCOL.md).
         .target(name: "MelissaProtocol"),
@@ -27,8 +28,16 @@ let package = Package(
         // BaseServer: sockets, poll loop, sampling, client scripts, completion tracking.
         .target(name: "MelissaServer",
                 dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig"]),
+        // One-pass statistics kernels: moments, extrema, thresholds, quantiles, covariance, Sobol.
+        .target(name: "MelissaStatistics"),
+        // Thin NetCDF-4 wrapper and the per-field results file layout.
+        .target(name: "MelissaNetCDF", dependencies: ["CNetCDF"]),
+        // The end-of-study HTML report with SVG charts (no network needed to view it).
+        .target(name: "MelissaReport"),
         // The sensitivity-analysis flavor (statistics on top of BaseServer).
-        .target(name: "MelissaSensitivity", dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport"]),
+        .target(name: "MelissaSensitivity",
+                dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport", "MelissaStatistics",
+                               "MelissaNetCDF", "MelissaReport"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.
@@ -41,12 +50,18 @@ let package = Package(
         .executableTarget(name: "melissa-server",
                           dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaConfig"]),
         .executableTarget(name: "melissa-launcher", dependencies: ["MelissaLauncher"]),
+        // Benchmarks/statistics: our kernels against iterative-stats on the same data.
+        .executableTarget(name: "melissa-bench-statistics", dependencies: ["MelissaStatistics"],
+                          path: "Benchmarks/statistics", exclude: ["reference.py", "run.sh"]),
 
         .testTarget(name: "MelissaProtocolTests", dependencies: ["MelissaProtocol"]),
         .testTarget(name: "MelissaTransportTests", dependencies: ["MelissaTransport"]),
         .testTarget(name: "MelissaConfigTests", dependencies: ["MelissaConfig"]),
         .testTarget(name: "MelissaServerTests", dependencies: ["MelissaServer", "MelissaSensitivity"]),
         .testTarget(name: "MelissaClientTests", dependencies: ["MelissaClient"]),
+        .testTarget(name: "MelissaStatisticsTests", dependencies: ["MelissaStatistics"]),
+        .testTarget(name: "MelissaNetCDFTests", dependencies: ["MelissaNetCDF"]),
+        .testTarget(name: "MelissaReportTests", dependencies: ["MelissaReport"]),
         .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// Statistics kernel benchmark (filled in by issue 3).

@@ -1,0 +1,2 @@
+import CNetCDF
+// Thin NetCDF-4 wrapper (filled in by issue 3).

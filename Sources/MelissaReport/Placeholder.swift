@@ -1,0 +1,1 @@
+// HTML/SVG study report (filled in by issue 3).

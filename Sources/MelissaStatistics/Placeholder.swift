@@ -1,0 +1,1 @@
+// Iterative statistics kernels (filled in by issue 3).
