@@ -155,7 +155,7 @@ if [ "$examples" -eq 1 ]; then
         install -d "$prefix/share/melissa/examples/$name"
         cp -R "$dir"/. "$prefix/share/melissa/examples/$name/"
         # shellcheck disable=SC2046  # the flags must split into words
-        mpicc -O2 -Wall -Wextra "$dir/$name.c" $("$prefix/bin/melissa-config" --cflags --libs) \
+        mpicc -O2 -Wall -Wextra "$dir/$name.c" $("$prefix/bin/melissa-config" --cflags --libs) -lm \
             -o "$prefix/bin/$name.tmp.$$"
         mv -f "$prefix/bin/$name.tmp.$$" "$prefix/bin/$name"
         # The promise of the layout: a simulation starts without LD_LIBRARY_PATH.

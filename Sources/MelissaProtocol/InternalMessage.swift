@@ -6,12 +6,16 @@ public enum InternalMessage: Equatable, Sendable {
     case simulationAbandoned(simulationID: UInt32)
     /// Rank 0 -> rank: leave the poll loop and write results.
     case stop
+    /// Rank -> rank 0: whether this rank's statistics meet the flavor's convergence test
+    /// (e.g. every Sobol interval narrower than `sobol_convergence_width`).
+    case converged(rank: UInt32, converged: Bool)
 
     public var kind: UInt16 {
         switch self {
         case .simulationComplete: return 1
         case .simulationAbandoned: return 2
         case .stop: return 3
+        case .converged: return 4
         }
     }
 
@@ -23,6 +27,7 @@ public enum InternalMessage: Equatable, Sendable {
         case let .simulationComplete(rank, sim): w.u32(rank); w.u32(sim)
         case let .simulationAbandoned(sim): w.u32(sim)
         case .stop: break
+        case let .converged(rank, flag): w.u32(rank); w.u8(flag ? 1 : 0)
         }
         return w.bytes
     }
@@ -36,6 +41,11 @@ public enum InternalMessage: Equatable, Sendable {
         case 1: message = .simulationComplete(rank: try r.u32(), simulationID: try r.u32())
         case 2: message = .simulationAbandoned(simulationID: try r.u32())
         case 3: message = .stop
+        case 4:
+            let rank = try r.u32()
+            let flag = try r.u8()
+            guard flag <= 1 else { throw .invalidValue(what: "converged flag", detail: "must be 0 or 1, got \(flag)") }
+            message = .converged(rank: rank, converged: flag == 1)
         default: throw .unknownKind(channel: "internal", kind: kind)
         }
         try r.end()

@@ -1,88 +1,188 @@
 import Foundation
+import MelissaConfig
 import MelissaProtocol
 import MelissaServer
+import MelissaStatistics
 import MelissaTransport
 
-/// The sensitivity-analysis flavor: per field, time step and cell, the mean and variance of
-/// the simulations' outputs, written to `<study>/results/` as `.npy` files at the end.
+/// The sensitivity-analysis flavor: per field, time step and cell, every statistic switched
+/// on in `sa_config` (moments, extrema, threshold exceedance, quantiles, covariance between
+/// fields, Sobol indices), written to `<study>/results/<field>.nc`, with an HTML report.
+///
+/// Plain studies fold each message in as it arrives. Sobol studies hold each member's data
+/// for a step in a bounded join cache until all p+2 members of its pick-freeze group have
+/// delivered it, then apply the group's step once: the Martinez estimators take A, B and
+/// C_1..C_p, and the other statistics take A and B, the group's two independent samples.
 public final class SensitivityServer: BaseServer {
-    private var fields: [WelfordField?] = []
-
     /// The name `server_class` selects this flavor by.
     public static let flavorName = "sensitivity-analysis"
 
+    /// Per field, once its block size is known.
+    var statistics: [FieldStatistics?] = []
+    /// Per field, in Sobol studies.
+    var sobol: [SobolMartinez?] = []
+    /// Per `covariance_pairs` entry.
+    var covariances: [CovarianceStatistics?] = []
+    /// For each field, the covariance pairs it belongs to and on which side (0 or 1).
+    var pairsOfField: [[(pair: Int, side: Int)]] = []
+    var cache: JoinCache
+    /// Pieces refused by the join cache (full, or not fitting), and groups whose step never completed.
+    var joinDropped: Int64 = 0
+    let selection: StatisticsSelection
+    let members: Int
+    var lastConvergenceCheck = 0.0
+    var convergedVerdict = false
+
+    public override init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
+                         communicator: Communicator = .world) throws {
+        let sa = config.saConfig
+        let sobolStudy = sa.sobolIndices
+        selection = StatisticsSelection(
+            mean: sa.mean, variance: sa.variance, skewness: sa.skewness, kurtosis: sa.kurtosis,
+            minimum: sa.minimum, maximum: sa.maximum,
+            thresholds: sa.thresholdExceedance ? sa.thresholdValues : [],
+            quantileLevels: sa.quantiles ? sa.quantileValues : [],
+            // Quantile step sizes follow the number of samples each cell will see.
+            expectedSamples: sobolStudy ? 2 * config.studyOptions.parameterSweepSize : config.simulationCount)
+        members = config.sobolMembers
+        cache = JoinCache(limitBytes: Int(sa.cacheLimitMB * 1024 * 1024))
+        try super.init(config: config, studyDirectory: studyDirectory, launcherAddress: launcherAddress,
+                       communicator: communicator)
+        let fields = config.studyOptions.fieldNames
+        statistics = Array(repeating: nil, count: fields.count)
+        sobol = Array(repeating: nil, count: fields.count)
+        covariances = Array(repeating: nil, count: sa.covariancePairs.count)
+        pairsOfField = Array(repeating: [], count: fields.count)
+        for (p, pair) in sa.covariancePairs.enumerated() {
+            for (side, name) in [pair.first, pair.second].enumerated() {
+                if let f = fields.firstIndex(of: name) { pairsOfField[f].append((p, side)) }
+            }
+        }
+    }
+
     public override func start() throws {
-        fields = Array(repeating: nil, count: config.studyOptions.fieldNames.count)
+        try checkMemoryBeforeStart()
         try initializeConnections()
         while let piece = try pollSockets() {
-            let f = Int(piece.header.field)
-            if fields[f] == nil {
-                fields[f] = WelfordField(nbTimeSteps: config.studyOptions.nbTimeSteps,
-                                         blockSize: Int(piece.layout.blockSize))
-            }
-            fields[f]?.update(step: Int(piece.header.timeStep), localOffset: piece.localOffset, values: piece.values)
+            try fold(piece)
+        }
+        if cache.count > 0 {
+            log.event("\(cache.count) held-back step blocks never completed (a member or partner field failed); not applied")
         }
         try writeResults()
         try closeConnection()
     }
 
-    /// Gathers every rank's blocks on rank 0 and writes, per field, `<field>.mean.npy`,
-    /// `<field>.variance.npy` (float64, shape (time steps, cells)) and `<field>.count.npy`
-    /// (int64, samples per step and cell). Collective.
-    func writeResults() throws {
-        let steps = config.studyOptions.nbTimeSteps
-        let directory = "\(studyDirectory)/results"
-        if rank == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        for (f, name) in config.studyOptions.fieldNames.enumerated() {
-            // A rank that got no data still knows the field's size from the others; ranks that
-            // learned different sizes (clients disagreeing) cannot be assembled into one table.
-            let known = fieldLayouts[f].map { Int64($0.globalSize) }
-            let globalSize = try comm.allreduceMax(known ?? 0)
-            let smallest = -(try comm.allreduceMax(-(known ?? Int64.max)))
-            guard globalSize > 0 else {
-                if rank == 0 { log.event("field \(name): no data received, no results written") }
-                continue
-            }
-            guard smallest == globalSize else {
-                if rank == 0 {
-                    recordError("field \(name): server ranks received data for different field sizes (\(smallest) and \(globalSize)); the simulations disagree on the field's size, no results written for it")
-                }
-                continue
-            }
-            let blocks = (0..<commSize).map { BlockPartition(globalSize: UInt64(globalSize), serverCount: commSize).block($0) }
-            let mine = blocks[rank]
-            let state = fields[f] ?? WelfordField(nbTimeSteps: steps, blockSize: Int(mine.count))
-            // Decided from the config alone, so every rank joins the same collectives.
-            var selected: [(String, [Double])] = [("count", state.counts.map(Double.init))]
-            if config.saConfig.mean { selected.append(("mean", state.mean)) }
-            if config.saConfig.variance { selected.append(("variance", state.variance)) }
-            for (statistic, local) in selected {
-                let gathered = try local.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
-                guard rank == 0 else { continue }
-                let table = Self.interleave(gathered, blocks: blocks, steps: steps, globalSize: Int(globalSize))
-                let path = "\(directory)/\(name).\(statistic).npy"
-                if statistic == "count" {
-                    try NpyWriter.write(table.map { Int64($0) }, shape: [steps, Int(globalSize)], to: path)
-                } else {
-                    try NpyWriter.write(table, shape: [steps, Int(globalSize)], to: path)
-                }
-            }
-            if rank == 0 { log.event("results for field \(name) written to \(directory)") }
+    // MARK: - folding data in
+
+    /// Applies one accepted piece: directly in a plain study, through the join cache for
+    /// Sobol groups and covariance pairs.
+    func fold(_ piece: DataPiece) throws {
+        let f = Int(piece.header.field)
+        let step = Int(piece.header.timeStep)
+        let blockSize = Int(piece.layout.blockSize)
+        try ensureState(field: f, blockSize: blockSize)
+        let sim = piece.header.simulationID
+        if members > 1 {
+            // Covariance uses the same samples as the moments: the A and B members.
+            if Int(sim) % members < 2 { joinCovariance(piece, field: f, step: step, blockSize: blockSize) }
+            joinGroup(piece, field: f, step: step, blockSize: blockSize)
+        } else {
+            statistics[f]?.update(step: step, localOffset: piece.localOffset, values: piece.values)
+            joinCovariance(piece, field: f, step: step, blockSize: blockSize)
         }
     }
 
-    /// Rank-major gathered blocks (each step-major) to one (step, global cell) table.
-    static func interleave(_ gathered: [Double], blocks: [Range<UInt64>], steps: Int, globalSize: Int) -> [Double] {
-        var table = [Double](repeating: 0, count: steps * globalSize)
-        var cursor = 0
-        for block in blocks {
-            let size = Int(block.count)
-            for t in 0..<steps {
-                let dst = t * globalSize + Int(block.lowerBound)
-                for j in 0..<size { table[dst + j] = gathered[cursor + t * size + j] }
-            }
-            cursor += steps * size
+    /// Sobol: stores a member's piece; when the group's step is complete, applies it once.
+    func joinGroup(_ piece: DataPiece, field f: Int, step: Int, blockSize: Int) {
+        let sim = piece.header.simulationID
+        let key = JoinKey(owner: sim / UInt32(members), slot: UInt32(f), step: UInt32(step))
+        let outcome = cache.add(key: key, part: Int(sim) % members, parts: members, blockSize: blockSize,
+                                localOffset: piece.localOffset, piece: piece.values)
+        switch outcome {
+        case .waiting: return
+        case let .complete(entry):
+            sobol[f]?.update(step: step, members: UnsafeBufferPointer(rebasing: entry.values[0..<(members * blockSize)]))
+            statistics[f]?.update(step: step, localOffset: 0, values: entry.row(0))
+            statistics[f]?.update(step: step, localOffset: 0, values: entry.row(1))
+            cache.release(key)
+            checkConvergence()
+        case .overflow: refused(piece, why: "the join cache is full (sa_config.cache_limit_mb = \(config.saConfig.cacheLimitMB))")
+        case .mismatch: refused(piece, why: "it does not fit the group's other members (block size \(blockSize))")
         }
-        return table
+    }
+
+    /// Covariance pairs: stores the piece under its simulation; applies the pair's step once
+    /// both fields of that simulation have arrived.
+    func joinCovariance(_ piece: DataPiece, field f: Int, step: Int, blockSize: Int) {
+        for (pair, side) in pairsOfField[f] {
+            let key = JoinKey(owner: piece.header.simulationID, slot: UInt32(pair), step: UInt32(step))
+            switch cache.add(key: key, part: side, parts: 2, blockSize: blockSize,
+                             localOffset: piece.localOffset, piece: piece.values) {
+            case .waiting: continue
+            case let .complete(entry):
+                if covariances[pair] == nil {
+                    covariances[pair] = CovarianceStatistics(nbTimeSteps: config.studyOptions.nbTimeSteps,
+                                                             blockSize: blockSize)
+                }
+                covariances[pair]?.update(step: step, localOffset: 0, x: entry.row(0), y: entry.row(1))
+                cache.release(key)
+            case .overflow: refused(piece, why: "the join cache is full (sa_config.cache_limit_mb = \(config.saConfig.cacheLimitMB))")
+            case .mismatch:
+                refused(piece, why: "the fields of covariance pair \(pair) have different sizes on this rank")
+            }
+        }
+    }
+
+    func refused(_ piece: DataPiece, why: String) {
+        joinDropped += 1
+        if joinDropped <= 10 {
+            log.error("could not hold back data of simulation \(piece.header.simulationID), field \(config.studyOptions.fieldNames[Int(piece.header.field)]), step \(piece.header.timeStep): \(why); that step will miss it")
+        }
+    }
+
+    /// A failed simulation's held-back data can never complete its group or pair.
+    public override func simulationAbandoned(_ simulation: UInt32) {
+        let dropped = cache.discard(owner: members > 1 ? simulation / UInt32(members) : simulation)
+        if dropped > 0 { log.log(.info, "dropped \(dropped) held-back step blocks of failed simulation \(simulation)") }
+    }
+
+    /// Creates a field's state on its first piece, checking its size against the memory limits.
+    func ensureState(field f: Int, blockSize: Int) throws {
+        guard statistics[f] == nil else { return }
+        let steps = config.studyOptions.nbTimeSteps
+        let budget = MemoryBudget(config: config, selection: selection)
+        if config.studyOptions.fieldSizes == nil {
+            // Sizes were not in the config: this is the first moment the cost is known.
+            try budget.check(bytes: budget.bytes(field: f, blockSize: blockSize), ranksOnNode: 1,
+                             what: "field \(config.studyOptions.fieldNames[f]) (\(blockSize) cells on rank \(rank))", log: log)
+        }
+        statistics[f] = FieldStatistics(selection: selection, nbTimeSteps: steps, blockSize: blockSize)
+        if members > 1 {
+            sobol[f] = SobolMartinez(nbParameters: config.studyOptions.nbParameters, nbTimeSteps: steps,
+                                     blockSize: blockSize)
+        }
+    }
+
+    // MARK: - early stop
+
+    /// Sobol early stop: at most once a second, tells rank 0 whether every interval on this
+    /// rank is narrower than `sobol_convergence_width`.
+    func checkConvergence() {
+        guard let width = config.saConfig.sobolConvergenceWidth else { return }
+        let now = Self.now()
+        guard now - lastConvergenceCheck >= 1 else { return }
+        lastConvergenceCheck = now
+        var widest = 0.0
+        for (f, state) in sobol.enumerated() {
+            guard let state else { widest = .infinity; break }
+            if statistics[f]?.blockSize == 0 { continue }
+            widest = max(widest, state.widestInterval())
+        }
+        let verdict = widest < width
+        guard verdict != convergedVerdict else { return }
+        convergedVerdict = verdict
+        log.log(.info, "widest Sobol interval on this rank: \(widest) (target \(width))")
+        do { try reportConvergence(verdict) } catch { log.error("cannot report convergence: \(error)") }
     }
 }

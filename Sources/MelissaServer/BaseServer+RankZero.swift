@@ -18,8 +18,7 @@ extension BaseServer {
             log.event("connection port \(server.connectionPort) was taken; using \(port)")
         }
 
-        var sampler = makeSampler()
-        parameters = (0..<config.studyOptions.parameterSweepSize).map { _ in sampler.next() }
+        parameters = try sampleParameters()
         try writeParameterTable()
         guard let template = ClientScriptWriter.locateTemplate() else {
             throw ServerError.setup("client script template client.sh not found (set MELISSA_TEMPLATES_DIR)")
@@ -50,9 +49,15 @@ extension BaseServer {
     }
 
     func writeParameterTable() throws {
-        let header = "simulation_id," + (0..<config.studyOptions.nbParameters).map { "p\($0)" }.joined(separator: ",")
+        let names = (0..<config.studyOptions.nbParameters).map { "p\($0)" }.joined(separator: ",")
+        // A Sobol study also says which pick-freeze group and role (A, B, C1...) each row is.
+        let sobol = config.saConfig.sobolIndices
+        let members = config.sobolMembers
+        let header = sobol ? "simulation_id,group,role," + names : "simulation_id," + names
         let rows = parameters.enumerated().map { i, p in
-            "\(i)," + p.map { String(format: "%.17g", $0) }.joined(separator: ",")
+            let role = i % members == 0 ? "A" : i % members == 1 ? "B" : "C\(i % members - 1)"
+            let prefix = sobol ? "\(i),\(i / members),\(role)," : "\(i),"
+            return prefix + p.map { String(format: "%.17g", $0) }.joined(separator: ",")
         }
         try ([header] + rows).joined(separator: "\n").appending("\n")
             .write(toFile: "\(studyDirectory)/parameters.csv", atomically: true, encoding: .utf8)
@@ -75,9 +80,9 @@ extension BaseServer {
         request.withUnsafeBytes { raw -> [UInt8] in
             do {
                 let hello = try HandshakeRequest.decode(raw)
-                guard Int(hello.simulationID) < config.studyOptions.parameterSweepSize else {
-                    log.event("refused a client with simulation id \(hello.simulationID): the study has \(config.studyOptions.parameterSweepSize) simulations")
-                    return HandshakeRefusal(reason: "simulation id \(hello.simulationID) is not in this study (0..<\(config.studyOptions.parameterSweepSize))").encode()
+                guard Int(hello.simulationID) < config.simulationCount else {
+                    log.event("refused a client with simulation id \(hello.simulationID): the study has \(config.simulationCount) simulations")
+                    return HandshakeRefusal(reason: "simulation id \(hello.simulationID) is not in this study (0..<\(config.simulationCount))").encode()
                 }
                 guard hello.clientCommSize >= 1 else {
                     return HandshakeRefusal(reason: "client comm size must be at least 1").encode()
@@ -133,7 +138,7 @@ extension BaseServer {
         for (sim, reason) in failures {
             log.event("simulation \(sim) failed: \(reason)")
             for (r, push) in internalPushes.enumerated() {
-                if r == 0 { tracker.close(simulation: sim) } else {
+                if r == 0 { tracker.close(simulation: sim); simulationAbandoned(sim) } else {
                     try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
                 }
             }
@@ -184,11 +189,22 @@ extension BaseServer {
         }
     }
 
-    /// Rank 0: tells every rank to leave the loop. `reason` nil means the study completed.
-    func endStudy(reason: String?) {
+    /// Rank 0: a rank's convergence verdict; once every rank has converged the study ends
+    /// early, successfully, and no further group is submitted.
+    func rankConverged(rank r: Int, _ converged: Bool) throws {
+        if converged { convergedRanks.insert(r) } else { convergedRanks.remove(r) }
+        if convergedRanks.count == commSize, !stopping {
+            log.event("every server rank reports converged statistics: ending the study early")
+            endStudy(reason: "statistics converged", success: true)
+        }
+    }
+
+    /// Rank 0: tells every rank to leave the loop. `reason` nil means the study completed;
+    /// `success` marks an early end that is not a failure (converged statistics).
+    func endStudy(reason: String?, success: Bool = false) {
         guard !stopping else { return }
         stopReason = reason
-        if reason != nil || coordinator.failedCount > 0 { exitCode = 1 }
+        if (reason != nil && !success) || coordinator.failedCount > 0 { exitCode = 1 }
         for (r, push) in internalPushes.enumerated() where r != 0 {
             do { try push.send(InternalMessage.stop.encode()) } catch {
                 log.error("cannot tell rank \(r) to stop: \(error)")

@@ -31,6 +31,18 @@ extension BaseServer {
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))
+        do {
+            try studyWillEnd(StudySummary(simulations: coordinator.simulationCount, finished: finished, failed: failed,
+                                          failures: coordinator.states.enumerated().compactMap { i, state in
+                                              if case let .failed(reason) = state { return (i, reason) }
+                                              return nil
+                                          },
+                                          wallTime: elapsed, counters: totals, serverRanks: commSize,
+                                          stopReason: stopReason, errors: studyErrors, exitCode: exitCode))
+        } catch {
+            // The statistics are written; a report that fails is an error, not a lost study.
+            recordError("end-of-study hook failed: \(error)")
+        }
         let text = "\(finished)/\(coordinator.simulationCount) simulations finished, \(failed) failed, "
             + "\(totals.accepted) messages applied (\(totals.bytes) bytes), \(totals.dropped) dropped "
             + "(\(totals.duplicates) duplicate, \(totals.outOfRangeStep) out-of-range step, \(totals.malformed) malformed), "

@@ -60,6 +60,7 @@ open class BaseServer {
     var lastLauncherMessage = 0.0
     var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
     var stopReason: String?
+    var convergedRanks: Set<Int> = []
     let startTime: Double
 
     /// Sets up this rank: binds its data and internal sockets (next free port when the
@@ -77,10 +78,10 @@ open class BaseServer {
         log = try ServerLog(directory: studyDirectory, rank: rank, verbosity: config.studyOptions.verbosity)
         let options = config.studyOptions
         fieldLayouts = Array(repeating: nil, count: options.fieldNames.count)
-        tracker = CompletionTracker(simulationCount: options.parameterSweepSize,
+        tracker = CompletionTracker(simulationCount: config.simulationCount,
                                     nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps)
-        coordinator = StudyCoordinator(simulationCount: options.parameterSweepSize,
-                                       groupSize: options.groupSize,
+        coordinator = StudyCoordinator(simulationCount: config.simulationCount,
+                                       groupSize: config.jobGroupSize,
                                        jobLimit: config.launcherConfig.jobLimit,
                                        serverRanks: commSize,
                                        dataGrace: min(options.simulationTimeout, 30))
@@ -110,13 +111,60 @@ open class BaseServer {
         try closeConnection()
     }
 
+    /// Simulations finished so far (rank 0's count; 0 on other ranks).
+    public var finishedSimulations: Int { coordinator.finishedCount }
+    /// Simulations failed so far (rank 0's count; 0 on other ranks).
+    public var failedSimulations: Int { coordinator.failedCount }
+
     /// Parameter vector of every simulation (rank 0; empty elsewhere).
     public var sampledParameters: [[Double]] { parameters }
 
-    /// The sampler used for parameters; a flavor may override to supply its own.
-    open func makeSampler() -> any ParameterSampler {
-        UniformSampler(lowerBounds: config.studyOptions.lBounds, upperBounds: config.studyOptions.uBounds,
-                       seed: UInt64(config.studyOptions.seed))
+    /// The sampler that draws parameters within the given bounds, `count` draws expected; a
+    /// flavor may override it to supply its own. Sobol studies call it with the bounds doubled
+    /// (one 2p-dimensional draw gives A and B), so quasi-random sequences keep A and B apart.
+    open func makeSampler(lowerBounds: [Double], upperBounds: [Double], count: Int) throws -> any ParameterSampler {
+        let options = config.studyOptions
+        return try SamplerFactory.make(kind: options.sampler, lowerBounds: lowerBounds, upperBounds: upperBounds,
+                                       seed: UInt64(options.seed), count: count)
+    }
+
+    /// Every simulation's parameters in simulation-id order: one draw each, or for a Sobol
+    /// study one 2p-dimensional draw per group expanded into its p+2 pick-freeze rows.
+    func sampleParameters() throws -> [[Double]] {
+        let options = config.studyOptions
+        guard config.saConfig.sobolIndices else {
+            var sampler = try makeSampler(lowerBounds: options.lBounds, upperBounds: options.uBounds,
+                                          count: options.parameterSweepSize)
+            return (0..<options.parameterSweepSize).map { _ in sampler.next() }
+        }
+        let p = options.nbParameters
+        var sampler = try makeSampler(lowerBounds: options.lBounds + options.lBounds,
+                                      upperBounds: options.uBounds + options.uBounds,
+                                      count: options.parameterSweepSize)
+        return (0..<options.parameterSweepSize).flatMap { _ -> [[Double]] in
+            let draw = sampler.next()
+            return PickFreeze.expand(a: Array(draw[0..<p]), b: Array(draw[p..<(2 * p)]))
+        }
+    }
+
+    // MARK: - hooks for flavors
+
+    /// Called on every rank when a simulation is given up (its job failed or its data never
+    /// came): a flavor drops whatever it holds back for it. Data already applied stays.
+    open func simulationAbandoned(_ simulation: UInt32) {}
+
+    /// Called on rank 0 at the end of the study, after the counters are summed and before the
+    /// launcher is told: a flavor writes its report here.
+    open func studyWillEnd(_ summary: StudySummary) throws {}
+
+    /// Tells rank 0 whether this rank's statistics have converged (a flavor's early-stop
+    /// test, e.g. narrow Sobol intervals). The study ends once every rank says so.
+    public func reportConvergence(_ converged: Bool) throws {
+        if rank == 0 {
+            try rankConverged(rank: 0, converged)
+        } else {
+            try internalPushes[0].send(InternalMessage.converged(rank: UInt32(rank), converged: converged).encode())
+        }
     }
 
     // MARK: - setup
@@ -214,7 +262,7 @@ open class BaseServer {
             return nil
         }
         let options = config.studyOptions
-        guard Int(header.simulationID) < options.parameterSweepSize else {
+        guard Int(header.simulationID) < config.simulationCount else {
             counters.unknownSimulation += 1
             return nil
         }
@@ -229,6 +277,13 @@ open class BaseServer {
         // A field's layout is fixed by the first ACCEPTED message: a dropped one changes no state.
         let known = fieldLayouts[Int(header.field)]
         if let known, known.globalSize != header.globalSize { counters.inconsistent += 1; return nil }
+        if let sizes = options.fieldSizes, UInt64(sizes[Int(header.field)]) != header.globalSize {
+            counters.inconsistent += 1
+            if counters.inconsistent <= 10 {
+                log.error("dropped data of simulation \(header.simulationID): field \(options.fieldNames[Int(header.field)]) has \(header.globalSize) values, study_options.field_sizes says \(sizes[Int(header.field)])")
+            }
+            return nil
+        }
         let layout = known ?? FieldLayout(
             globalSize: header.globalSize,
             block: BlockPartition(globalSize: header.globalSize, serverCount: commSize).block(rank))
@@ -320,6 +375,9 @@ open class BaseServer {
                 try rankCompleted(rank: Int(r), simulation: sim)
             case let .simulationAbandoned(sim):
                 tracker.close(simulation: sim)
+                simulationAbandoned(sim)
+            case let .converged(r, flag) where rank == 0:
+                try rankConverged(rank: Int(r), flag)
             case .stop:
                 stopping = true
             default:
@@ -342,7 +400,8 @@ open class BaseServer {
 
     // MARK: - helpers
 
-    static func now() -> Double {
+    /// Seconds on the monotonic clock (deadlines, rate limits; never wall time).
+    public static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

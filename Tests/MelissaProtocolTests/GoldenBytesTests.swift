@@ -240,6 +240,19 @@ final class GoldenBytesTests: XCTestCase {
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(.stop))
     }
 
+    func testInternalConverged() {
+        let message = InternalMessage.converged(rank: 2, converged: true)
+        let golden = hex("4d4c5349 0100 0400 02000000 01")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+        let notYet = hex("4d4c5349 0100 0400 02000000 00")
+        XCTAssertEqual(decoding(notYet, with: InternalMessage.decode), .success(.converged(rank: 2, converged: false)))
+        // Any flag byte other than 0 or 1 is malformed, not "true".
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0100 0400 02000000 02"), with: InternalMessage.decode) else {
+            return XCTFail("flag 2 must be refused")
+        }
+    }
+
     // MARK: Strings
 
     func testStringsAreLengthPrefixedUTF8() {

@@ -4,6 +4,7 @@ import os
 import pathlib
 import subprocess
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -73,6 +74,18 @@ def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2,
                       group_size=group_size,
                       preprocessing=[f"export HEAT2D_DUMP_DIR={dump}", *preprocessing])
     return write_config(tmp, cfg), dump
+
+
+def load_results(study, field="temperature"):
+    """Every variable of `study/results/<field>.nc` as numpy arrays, plus its global attributes
+    under the key "attributes" (opened with Python's netCDF4, as users would)."""
+    import netCDF4
+    with netCDF4.Dataset(study / "results" / f"{field}.nc") as ds:
+        ds.set_auto_mask(False)
+        out = {name: np.array(var[...]) for name, var in ds.variables.items()}
+        out["attributes"] = {k: ds.getncattr(k) for k in ds.ncattrs()}
+        out["units"] = {name: var.getncattr("units") for name, var in ds.variables.items() if "units" in var.ncattrs()}
+    return out
 
 
 def run_launcher(prefix, config, timeout=240):

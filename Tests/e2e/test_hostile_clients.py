@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import base_config, run_launcher, write_config
+from conftest import base_config, load_results, run_launcher, write_config
 
 HERE = pathlib.Path(__file__).resolve().parent
 CLIENT = HERE / "hostile_client.py"
@@ -85,9 +85,8 @@ def sent_log(dump, sims):
 
 
 def results(study):
-    r = study / "results"
-    return (np.load(r / "temperature.mean.npy"), np.load(r / "temperature.variance.npy"),
-            np.load(r / "temperature.count.npy"))
+    r = load_results(study)
+    return r["mean"], r["variance"], r["count"]
 
 
 def check_launcher(proc, code):

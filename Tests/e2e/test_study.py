@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from conftest import run_launcher, study_config
+from conftest import load_results, run_launcher, study_config
 
 
 def load_dumps(dump, sims, steps, client_ranks):
@@ -33,9 +33,8 @@ def test_study_matches_numpy(tmp_path, prefix):
     assert summary["counters"]["duplicates"] == 0 and summary["counters"]["malformed"] == 0
 
     raw = load_dumps(dump, sims, steps, 2)
-    mean = np.load(study / "results" / "temperature.mean.npy")
-    var = np.load(study / "results" / "temperature.variance.npy")
-    count = np.load(study / "results" / "temperature.count.npy")
+    res = load_results(study)
+    mean, var, count = res["mean"], res["variance"], res["count"]
     assert mean.shape == raw.shape[1:] == (steps, 24 * 15)
     assert (count == sims).all()
     np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-12, atol=0)
@@ -55,7 +54,7 @@ def test_uneven_decomposition_three_server_ranks(tmp_path, prefix):
     proc = run_launcher(prefix, config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     raw = load_dumps(dump, sims, steps, 2)
-    mean = np.load(tmp_path / "study" / "results" / "temperature.mean.npy")
+    mean = load_results(tmp_path / "study")["mean"]
     np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-12, atol=0)
 
 
@@ -68,7 +67,7 @@ def test_groups_of_simulations_run_as_one_job(tmp_path, prefix):
     log = (tmp_path / "study" / "server.rank0.log").read_text()
     assert "requesting group 0: simulations [0, 1]" in log and "requesting group 2: simulations [4]" in log, log
     raw = load_dumps(dump, sims, steps, 2)
-    mean = np.load(tmp_path / "study" / "results" / "temperature.mean.npy")
+    mean = load_results(tmp_path / "study")["mean"]
     np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-12, atol=0)
 
 

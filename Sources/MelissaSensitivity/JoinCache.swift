@@ -1,0 +1,135 @@
+/// Which data waits together: an owner (a Sobol group, or a simulation for a covariance
+/// pair), a slot (the field, or the pair), and a time step.
+struct JoinKey: Hashable {
+    let owner: UInt32
+    let slot: UInt32
+    let step: UInt32
+}
+
+/// One (owner, slot, step) waiting for its parts: `parts` rows of `blockSize` values (this
+/// rank's block), filled piece by piece. A part is complete once it delivered `blockSize`
+/// values; the completion tracker already dropped duplicates, so counting values is exact.
+final class JoinEntry {
+    let parts: Int
+    let blockSize: Int
+    /// parts × blockSize values, part-major.
+    let values: UnsafeMutableBufferPointer<Double>
+    private var received: [Int]
+    private var arrived: [Bool]
+    private(set) var completeParts = 0
+
+    init(parts: Int, blockSize: Int) {
+        self.parts = parts
+        self.blockSize = blockSize
+        values = .allocate(capacity: max(1, parts * blockSize))
+        received = Array(repeating: 0, count: parts)
+        arrived = Array(repeating: false, count: parts)
+    }
+
+    deinit { values.deallocate() }
+
+    var bytes: Int { max(1, parts * blockSize) * MemoryLayout<Double>.stride }
+    var isComplete: Bool { completeParts == parts }
+
+    /// Row `part` of the entry.
+    func row(_ part: Int) -> UnsafeBufferPointer<Double> {
+        UnsafeBufferPointer(rebasing: values[(part * blockSize)..<((part + 1) * blockSize)])
+    }
+
+    /// Copies a piece into row `part` at `localOffset`.
+    func store(part: Int, localOffset: Int, piece: UnsafeBufferPointer<Double>) {
+        if let source = piece.baseAddress, !piece.isEmpty {
+            (values.baseAddress! + part * blockSize + localOffset).update(from: source, count: piece.count)
+        }
+        let wasComplete = arrived[part] && received[part] == blockSize
+        arrived[part] = true
+        received[part] += piece.count
+        if !wasComplete, received[part] == blockSize { completeParts += 1 }
+    }
+
+    /// Ready for reuse under another key.
+    func reset() {
+        for p in 0..<parts { received[p] = 0; arrived[p] = false }
+        completeParts = 0
+    }
+}
+
+/// Data held back until its partners arrive: the p+2 members of a Sobol group at one step
+/// (applied together, exactly once), or the two fields of a covariance pair. Bounded by
+/// `limitBytes` so a straggling member cannot grow the server without limit; released
+/// entries are recycled, so steady state allocates nothing per message.
+struct JoinCache {
+    /// What adding a piece did.
+    enum Outcome {
+        /// Stored; the entry still waits for other parts.
+        case waiting
+        /// Stored, and every part is complete: apply the entry, then `release` it.
+        case complete(JoinEntry)
+        /// Refused: a new entry would exceed the limit. The piece is not stored.
+        case overflow
+        /// Refused: the piece does not fit the entry (another block size, beyond the block).
+        case mismatch
+    }
+
+    let limitBytes: Int
+    /// Memory held: waiting entries plus released ones kept for reuse (never above the limit).
+    private(set) var bytes = 0
+    private var entries: [JoinKey: JoinEntry] = [:]
+    /// Released entries by shape (parts, block size), reused before allocating.
+    private var pool: [[Int]: [JoinEntry]] = [:]
+
+    init(limitBytes: Int) {
+        self.limitBytes = limitBytes
+    }
+
+    /// Entries waiting.
+    var count: Int { entries.count }
+
+    /// Stores `piece` as row `part` (of `parts`) of the entry for `key`.
+    mutating func add(key: JoinKey, part: Int, parts: Int, blockSize: Int, localOffset: Int,
+                      piece: UnsafeBufferPointer<Double>) -> Outcome {
+        let entry: JoinEntry
+        if let existing = entries[key] {
+            entry = existing
+        } else {
+            guard part < parts, localOffset >= 0, localOffset + piece.count <= blockSize else { return .mismatch }
+            guard let fresh = takeEntry(parts: parts, blockSize: blockSize) else { return .overflow }
+            entry = fresh
+            entries[key] = entry
+        }
+        guard entry.parts == parts, entry.blockSize == blockSize, part < parts,
+              localOffset >= 0, localOffset + piece.count <= blockSize else { return .mismatch }
+        entry.store(part: part, localOffset: localOffset, piece: piece)
+        return entry.isComplete ? .complete(entry) : .waiting
+    }
+
+    /// Forgets `key` once its entry was applied, keeping the memory for reuse.
+    mutating func release(_ key: JoinKey) {
+        guard let entry = entries.removeValue(forKey: key) else { return }
+        entry.reset()
+        pool[[entry.parts, entry.blockSize], default: []].append(entry)
+    }
+
+    /// Drops every entry of `owner` (its data can never complete). Returns how many.
+    @discardableResult
+    mutating func discard(owner: UInt32) -> Int {
+        let keys = entries.keys.filter { $0.owner == owner }
+        for key in keys { release(key) }
+        return keys.count
+    }
+
+    /// A reset entry of this shape: pooled if one is free, else new if the limit allows,
+    /// after freeing pooled entries of other shapes. Nil when the limit is reached.
+    private mutating func takeEntry(parts: Int, blockSize: Int) -> JoinEntry? {
+        let shape = [parts, blockSize]
+        if let reused = pool[shape]?.popLast() { return reused }
+        let needed = max(1, parts * blockSize) * MemoryLayout<Double>.stride
+        while bytes + needed > limitBytes, let other = pool.first(where: { !$0.value.isEmpty })?.key,
+              let dropped = pool[other]?.popLast() {
+            bytes -= dropped.bytes
+        }
+        guard bytes + needed <= limitBytes else { return nil }
+        bytes += needed
+        return JoinEntry(parts: parts, blockSize: blockSize)
+    }
+}
