@@ -6,10 +6,12 @@
  * With a = 7 and b = 0.1 the indices are known analytically (see README.md):
  *   S1 = 0.3139, S2 = 0.4424, S3 = 0, ST1 = 0.5576, ST2 = 0.4424, ST3 = 0.2437.
  *
- * The field "y" has --cells cells, split over the MPI ranks; every cell of step t holds
- * (t + 1) * Y, so each cell and step has the same Sobol indices (scaling changes none).
+ * The field "y" has --cells cells, split over the MPI ranks; cell c of step t holds
+ * (t + 1) * Y + c, so each cell and step has the same Sobol indices (neither scaling nor
+ * shifting changes them). With --with-z a second field "z" = (t + 1) * Z + c is sent too,
+ * Z = X1 + X2 * X3, for covariance between fields.
  *
- * Usage: ishigami [--cells N] [--steps N] [--a A] [--b B] <X1> <X2> <X3>
+ * Usage: ishigami [--cells N] [--steps N] [--a A] [--b B] [--with-z] <X1> <X2> <X3>
  * Build: mpicc ishigami.c $(melissa-config --cflags --libs) -lm -o ishigami
  */
 #include <errno.h>
@@ -28,7 +30,8 @@ static void usage(FILE *out) {
             "  X1 X2 X3   the inputs, normally uniform in [-pi, pi] (the study parameters)\n"
             "Options:\n"
             "  --cells N  cells of the field \"y\", split over the ranks (default 4)\n"
-            "  --steps N  time steps sent; step t holds (t + 1) * Y (default 2)\n"
+            "  --steps N  time steps sent; cell c of step t holds (t + 1) * Y + c (default 2)\n"
+            "  --with-z   also send the field \"z\": (t + 1) * (X1 + X2 X3) + c\n"
             "  --a A      coefficient a (default 7)\n"
             "  --b B      coefficient b (default 0.1)\n"
             "Environment: MELISSA_SIMU_ID, MELISSA_SERVER_ADDRESS (set by the launcher).\n");
@@ -58,7 +61,7 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
 
-    int cells = 4, steps = 2, n_x = 0;
+    int cells = 4, steps = 2, n_x = 0, with_z = 0;
     double a = 7.0, b = 0.1, x[3];
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -67,6 +70,8 @@ int main(int argc, char **argv) {
             if (rank == 0) usage(stdout);
             MPI_Finalize();
             return 0;
+        } else if (strcmp(arg, "--with-z") == 0) {
+            with_z = 1;
         } else if (strncmp(arg, "--", 2) == 0) {
             const char *value = i + 1 < argc ? argv[++i] : NULL;
             if (value == NULL) bad = 1;
@@ -98,17 +103,24 @@ int main(int argc, char **argv) {
 
     const double s1 = sin(x[0]), s2 = sin(x[1]), x3sq = x[2] * x[2];
     const double y = s1 + a * s2 * s2 + b * x3sq * x3sq * s1;
+    const double z = x[0] + x[1] * x[2];
     /* The first cells % size ranks hold one more cell. */
     const int local = cells / size + (rank < cells % size ? 1 : 0);
+    const int first = rank * (cells / size) + (rank < cells % size ? rank : cells % size);
     double *values = malloc((size_t)(local > 0 ? local : 1) * sizeof *values);
     if (values == NULL) {
         fprintf(stderr, "ishigami: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     melissa_init("y", local, MPI_COMM_WORLD);
+    if (with_z) melissa_init("z", local, MPI_COMM_WORLD);
     for (int t = 0; t < steps; t++) {
-        for (int c = 0; c < local; c++) values[c] = (t + 1) * y;
+        for (int c = 0; c < local; c++) values[c] = (t + 1) * y + (first + c);
         melissa_send("y", values);
+        if (with_z) {
+            for (int c = 0; c < local; c++) values[c] = (t + 1) * z + (first + c);
+            melissa_send("z", values);
+        }
     }
     melissa_finalize();
     free(values);
