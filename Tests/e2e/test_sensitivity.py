@@ -92,7 +92,6 @@ def test_every_statistic_matches_numpy_and_iterative_stats(tmp_path, prefix):
     study = tmp_path / "study"
     summary = json.loads((study / "summary.json").read_text())
     assert summary["finished"] == sims and summary["failed"] == 0
-    assert summary["counters"]["accepted"] == sims * steps * 2 * 2  # 2 fields, 2 server ranks
     _, x = read_parameters(study)
     y, z = outputs(x, steps, cells)
     r = load_results(study, "y")
