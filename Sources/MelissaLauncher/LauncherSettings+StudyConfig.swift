@@ -18,6 +18,6 @@ extension LauncherSettings {
             serverTimeout: launcher.serverTimeout,
             stdOutput: launcher.stdOutput,
             verbosity: launcher.verbosity,
-            simulationCount: config.studyOptions.parameterSweepSize)
+            simulationCount: config.simulationCount)
     }
 }
