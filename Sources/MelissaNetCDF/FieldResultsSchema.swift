@@ -46,7 +46,11 @@ public struct FieldResultsSchema: Sendable {
         }
         let extraNames = Set(extraDimensions.map(\.name))
         for variable in variables {
-            guard names.insert(variable.name).inserted else { return "name '\(variable.name)' is used twice" }
+            // In NetCDF a variable named like a dimension is that dimension's coordinate variable,
+            // so e.g. a "quantile" variable needs a differently named dimension ("quantile_level").
+            guard names.insert(variable.name).inserted else {
+                return "variable name '\(variable.name)' is already used by a dimension or another variable"
+            }
             if let extra = variable.extraDimension, !extraNames.contains(extra) {
                 return "variable '\(variable.name)' uses undeclared extra dimension '\(extra)'"
             }
