@@ -31,6 +31,7 @@ public enum NetCDFError: Error, CustomStringConvertible, Sendable, Equatable {
         return String(cString: nc_strerror(code))
     }
 
+    /// One line: the operation, the file, the variable and why it failed.
     public var description: String {
         switch self {
         case .library(let operation, let path, let variable, _):
