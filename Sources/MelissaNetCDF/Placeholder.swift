@@ -1,2 +1,0 @@
-import CNetCDF
-// Thin NetCDF-4 wrapper (filled in by issue 3).
