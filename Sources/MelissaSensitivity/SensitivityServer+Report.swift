@@ -67,15 +67,15 @@ extension SensitivityServer {
     /// The probe series of one field, read from its results file.
     func fieldReport(name: String, path: String, parameterNames: [String]) throws -> FieldReport {
         let file = try NetCDFFile.open(path: path, writable: false)
-        defer { file.close() }
+        defer { try? file.close() }
         let cells = try file.dimensionLength(named: "cell")
         let steps = try file.dimensionLength(named: "time")
         let probes = Self.probeCells(requested: config.saConfig.reportProbes, cellCount: cells)
         func series(_ variable: String, extra: Int? = nil, cell: Int) throws -> [Double]? {
-            guard (try? file.variableID(named: variable)) != nil else { return nil }
+            guard let id = try? file.variableID(named: variable) else { return nil }
             let start = (extra.map { [$0] } ?? []) + [0, cell]
             let count = (extra.map { _ in [1] } ?? []) + [steps, 1]
-            return try file.read(variable: variable, start: start, count: count)
+            return try file.read(variable: id, start: start, count: count)
         }
         var reports: [ProbeReport] = []
         for cell in probes {

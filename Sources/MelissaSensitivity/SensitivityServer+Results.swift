@@ -183,7 +183,7 @@ extension SensitivityServer {
         case let .threshold(i):
             return (v("threshold_exceedance", "samples above the threshold (x > t)", extra: "threshold", integer: true), i)
         case let .quantile(i):
-            return (v("quantile", "Robbins-Monro estimate of the quantile", extra: "quantile"), i)
+            return (v("quantile", "Robbins-Monro estimate of the quantile", extra: "quantile_level"), i)
         }
     }
 
@@ -191,26 +191,31 @@ extension SensitivityServer {
     func schema(field f: Int, cellCount: Int, variables: [ResultVariable]) -> FieldResultsSchema {
         let sa = config.saConfig
         let options = config.studyOptions
+        let names = (0..<options.nbParameters).map { "p\($0)" }
         var extra: [ExtraDimension] = []
         if !selection.thresholds.isEmpty {
             extra.append(ExtraDimension(name: "threshold", coordinates: selection.thresholds, units: "",
                                         description: "exceedance thresholds (sa_config.threshold_values)", labels: nil))
         }
         if !selection.quantileLevels.isEmpty {
-            extra.append(ExtraDimension(name: "quantile", coordinates: selection.quantileLevels, units: "1",
+            extra.append(ExtraDimension(name: "quantile_level", coordinates: selection.quantileLevels, units: "1",
                                         description: "quantile levels (sa_config.quantile_values)", labels: nil))
         }
         if sa.sobolIndices {
             extra.append(ExtraDimension(name: "parameter", coordinates: (0..<options.nbParameters).map(Double.init),
                                         units: "1", description: "index of the study parameter",
-                                        labels: (0..<options.nbParameters).map { "p\($0)" }))
+                                        labels: names))
         }
+        // `field` is written by the layout itself.
         let attributes: [(String, AttributeValue)] = [
             ("title", .text("Melissa sensitivity analysis of field \(options.fieldNames[f])")),
-            ("field", .text(options.fieldNames[f])),
+            ("study", .text(URL(fileURLWithPath: studyDirectory).lastPathComponent)),
             ("source", .text("melissa-server \(Self.flavorName)")),
             ("study_directory", .text(studyDirectory)),
-            ("simulations", .int64(Int64(config.simulationCount))),
+            ("parameter_names", .text(names.joined(separator: ","))),
+            ("nb_simulations", .int64(Int64(config.simulationCount))),
+            ("nb_finished", .int64(Int64(finishedSimulations))),
+            ("nb_failed", .int64(Int64(failedSimulations))),
             ("parameter_sweep_size", .int64(Int64(options.parameterSweepSize))),
             ("nb_parameters", .int64(Int64(options.nbParameters))),
             ("sampler", .text(options.sampler.rawValue)),
@@ -219,8 +224,6 @@ extension SensitivityServer {
             ("u_bounds", .doubles(options.uBounds)),
             ("sobol", .int64(sa.sobolIndices ? 1 : 0)),
             ("server_ranks", .int64(Int64(commSize))),
-            ("simulations_finished", .int64(Int64(finishedSimulations))),
-            ("simulations_failed", .int64(Int64(failedSimulations))),
         ]
         return FieldResultsSchema(field: options.fieldNames[f], nbTimeSteps: options.nbTimeSteps, cellCount: cellCount,
                                   extraDimensions: extra, variables: variables, globalAttributes: attributes)

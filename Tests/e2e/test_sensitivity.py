@@ -109,6 +109,7 @@ def test_every_statistic_matches_numpy_and_iterative_stats(tmp_path, prefix):
     for i, t in enumerate(thresholds):
         np.testing.assert_array_equal(r["threshold_exceedance"][i], (y > t).sum(axis=0))
     np.testing.assert_allclose(r["threshold"], thresholds)
+    np.testing.assert_allclose(r["quantile_level"], levels)
     np.testing.assert_allclose(r["covariance_z"], ((y - y.mean(0)) * (z - z.mean(0))).sum(0) / (sims - 1), rtol=1e-10)
 
     # iterative-stats, fed the same samples in the same order, step by step.
@@ -131,7 +132,8 @@ def test_every_statistic_matches_numpy_and_iterative_stats(tmp_path, prefix):
             assert (np.abs(r["quantile"][i, t] - np.quantile(y[:, t], level, axis=0)) <= 0.15 * spread).all()
 
     attrs = r["attributes"]
-    assert attrs["field"] == "y" and attrs["simulations"] == sims and attrs["sampler"] == "uniform"
+    assert attrs["field"] == "y" and attrs["nb_simulations"] == sims and attrs["sampler"] == "uniform"
+    assert attrs["nb_finished"] == sims and attrs["nb_failed"] == 0 and attrs["parameter_names"] == "p0,p1,p2"
     assert r["units"]["count"] == "1"
     rz = load_results(study, "z")
     np.testing.assert_allclose(rz["mean"], z.mean(axis=0), rtol=1e-10)
