@@ -36,7 +36,8 @@ public struct NiceTicks: Sendable, Equatable {
         guard rough.isFinite, rough > 0 else { return 1 }
         let exponent = floor(log10(rough))
         let base = pow(10, exponent)
-        let fraction = rough / base
+        // Shave off rounding noise: 1.2 / 6 is 0.20000000000000004, which must give 0.2, not 0.25.
+        let fraction = rough / base * (1 - 1e-9)
         let nice: Double
         if fraction <= 1 { nice = 1 } else if fraction <= 2 { nice = 2 } else if fraction <= 2.5 { nice = 2.5 } else if fraction <= 5 { nice = 5 } else { nice = 10 }
         return nice * base
