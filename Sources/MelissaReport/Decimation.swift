@@ -34,7 +34,7 @@ public struct BandPoint: Sendable, Equatable {
 
 /// Splits series into finite runs and decimates long ones.
 public enum Decimation {
-    /// Runs of finite points of `y` over `x`, with at most `maxPoints` points in total.
+    /// Runs of finite points of `y` over `x`, with at most `max(maxPoints, 2)` points in total.
     ///
     /// A non-finite x or y ends a run (the line is broken there rather than drawn to zero).
     /// Long series are cut into `maxPoints / 2` buckets, each keeping its minimum and its
@@ -61,7 +61,7 @@ public enum Decimation {
         return builder.finish()
     }
 
-    /// Runs of band slices where x, lower and upper are all finite, with at most `maxPoints` slices in total.
+    /// Runs of band slices where x, lower and upper are all finite, with at most `max(maxPoints, 4)` slices in total.
     ///
     /// Long bands are cut into `maxPoints / 4` buckets; each bucket keeps the envelope
     /// (lowest lower, highest upper) of its finite slices, at the first and last x of the

@@ -37,7 +37,9 @@ enum ReportStyle {
     @media print {
       @page { size: A4 landscape; margin: 12mm; }
       body { max-width: none; padding: 0; font-size: 11pt; }
-      .charts svg { border: none; }
+      /* A landscape page is about 1030 px wide: keep a probe's three charts on one row, scaled down. */
+      .charts { grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; }
+      .charts svg { border: none; max-width: 100%; }
       a { color: inherit; text-decoration: none; }
       h2 { break-after: avoid; page-break-after: avoid; }
       .field { break-before: page; page-break-before: always; }

@@ -67,3 +67,32 @@ enum SampleReport {
         return Band(value: value, lower: lower, upper: upper)
     }
 }
+
+/// A report that exercises the edges: 10,000 steps with spikes and NaN gaps, nine parameters
+/// (the palette wraps), hostile names, a chart with a single time step.
+enum StressReport {
+    static func make() -> StudyReport {
+        let n = 10_000
+        let time = (0..<n).map(Double.init)
+        var mean = time.map { 10 + sin($0 / 400) + 0.2 * sin($0 / 7) }
+        mean[2500] = 25
+        for i in 6000..<6300 { mean[i] = .nan }
+        let sigma = time.map { 0.5 + 0.3 * cos($0 / 900) }
+        let names = (1...9).map { "parameter <\($0)> & co" }
+        let sobol = names.enumerated().map { k, name in
+            let first = SampleReport.band(time: time, target: 0.9 / Double(k + 2), k: k, phase: 0, offset: 0)
+            let total = SampleReport.band(time: time, target: 1.0 / Double(k + 2), k: k, phase: 0, offset: 0.02)
+            return SobolSeries(parameter: name, firstOrder: first, totalOrder: total)
+        }
+        let long = ProbeReport(cell: 42, time: time, mean: mean, standardDeviation: sigma, sobol: sobol)
+        let single = ProbeReport(cell: 7, time: [3], mean: [1.5], standardDeviation: [0.2],
+                                 sobol: [SobolSeries(parameter: names[0],
+                                                     firstOrder: Band(value: [0.4], lower: [0.1], upper: [0.7]),
+                                                     totalOrder: Band(value: [0.6], lower: [0.3], upper: [0.9]))])
+        return StudyReport(title: "Stress <script>alert(1)</script> & report", generatedAt: "2025-01-01T00:00:00Z",
+                           studyDirectory: "/tmp/a & b/<dir>",
+                           summary: [SummaryItem(label: "Steps", value: "10,000")], parameterNames: names,
+                           fields: [FieldReport(name: "u<script>&amp;", cellCount: 1_000_000, probes: [long, single])],
+                           notes: ["Cell 42 has NaN values between steps 6000 and 6299 (shown as a gap)."])
+    }
+}
