@@ -1,1 +1,0 @@
-// HTML/SVG study report (filled in by issue 3).
