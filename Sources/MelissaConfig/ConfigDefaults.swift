@@ -10,6 +10,15 @@ enum ConfigDefaults {
     @usableFromInline static let zmqHWM = 0
     @usableFromInline static let mean = true
     @usableFromInline static let variance = true
+    @usableFromInline static let skewness = false
+    @usableFromInline static let kurtosis = false
+    @usableFromInline static let minimum = false
+    @usableFromInline static let maximum = false
+    @usableFromInline static let thresholdExceedance = false
+    @usableFromInline static let quantiles = false
+    @usableFromInline static let sobolIndices = false
+    @usableFromInline static let cacheLimitMB = 1024.0
+    @usableFromInline static let sampler = SamplerKind.uniform
     @usableFromInline static let jobLimit = 2
     @usableFromInline static let timerDelay = 1.0
     @usableFromInline static let faultTolerance = false
@@ -27,4 +36,16 @@ enum ConfigDefaults {
     @usableFromInline static let maximumTimeSteps = 10_000_000
     /// Longest field name, in UTF-8 bytes.
     @usableFromInline static let maximumFieldNameBytes = 255
+    /// Most values in `threshold_values` and in `quantile_values`.
+    @usableFromInline static let maximumStatisticValues = 64
+    /// Most cells in `report_probes`.
+    @usableFromInline static let maximumReportProbes = 16
+    /// Largest `field_sizes` entry (2^40 cells): far beyond any real mesh, small enough that byte counts stay exact.
+    @usableFromInline static let maximumFieldSize = 1 << 40
+    /// Largest size in MiB (`cache_limit_mb`, `memory_limit_mb`): 10^9 MiB, about a pebibyte, so sums cannot overflow.
+    @usableFromInline static let maximumMegabytes = 1_000_000_000.0
+    /// Widest accepted `sobol_convergence_width`: Sobol indices lie in [0, 1], so no useful interval is wider than 2.
+    @usableFromInline static let maximumSobolConvergenceWidth = 2.0
+    /// Most simulations in one study: simulation ids travel as 32-bit unsigned integers.
+    @usableFromInline static let maximumSimulationCount = Int(UInt32.max)
 }

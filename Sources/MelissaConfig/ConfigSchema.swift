@@ -4,14 +4,17 @@ enum ConfigSchema {
                            "launcher_config", "client_config", "server_config"]
     static let studyOptions = ["field_names", "parameter_sweep_size", "nb_parameters", "nb_time_steps", "seed",
                                "simulation_timeout", "crashes_before_redraw", "verbosity", "group_size",
-                               "l_bounds", "u_bounds", "zmq_hwm"]
-    static let saConfig = ["mean", "variance"]
+                               "l_bounds", "u_bounds", "zmq_hwm", "sampler", "field_sizes"]
+    static let saConfig = ["mean", "variance", "skewness", "kurtosis", "min", "max", "threshold_exceedance",
+                           "threshold_values", "quantiles", "quantile_values", "sobol_indices",
+                           "sobol_convergence_width", "covariance_pairs", "report_probes", "cache_limit_mb",
+                           "checkpoint_interval"]
     static let launcherConfig = ["scheduler", "scheduler_arg_client", "scheduler_arg_server", "job_limit",
                                  "timer_delay", "fault_tolerance", "launcher_port", "server_timeout",
                                  "std_output", "verbosity"]
     static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands"]
     static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",
-                               "advertised_host"]
+                               "advertised_host", "memory_limit_mb"]
 
     /// Every section with its keys; the empty name is the top level.
     static let sections: [(name: String, keys: [String])] = [

@@ -95,7 +95,8 @@ struct ObjectReader {
                                 optional: !required, issues: issues)
     }
 
-    private static func checkString(_ value: Any, at keyPath: ConfigPath, expected: String, allowEmpty: Bool,
+    /// `value` as a string (see `string(_:required:allowEmpty:)`), reporting a bad value at `keyPath`.
+    static func checkString(_ value: Any, at keyPath: ConfigPath, expected: String, allowEmpty: Bool,
                                     optional: Bool, issues: IssueCollector) -> String? {
         let json = JSONValue(value)
         guard case .string(let string) = json else {
@@ -141,10 +142,38 @@ struct ObjectReader {
     func int(_ key: String, required: Bool, range: ClosedRange<Int>) -> Int? {
         let expected = "an integer \(Self.describe(range))"
         guard let value = raw(key, required: required, expected: expected) else { return nil }
+        return Self.checkInt(value, at: path.appending(key), range: range, optional: !required, issues: issues)
+    }
+
+    /// An array of integers, each in `range`; each bad element is reported at `key[i]`.
+    func intArray(_ key: String, required: Bool, range: ClosedRange<Int>) -> [Int]? {
+        let expected = "an array of integers \(Self.describe(range))"
+        guard let value = raw(key, required: required, expected: expected) else { return nil }
         let keyPath = path.appending(key)
+        guard case .array(let array) = JSONValue(value) else {
+            wrongType(keyPath, expected: "an array of integers", got: JSONValue(value), optional: !required)
+            return nil
+        }
+        var result: [Int] = []
+        var valid = true
+        for (index, element) in array.enumerated() {
+            if let integer = Self.checkInt(element, at: keyPath.appending(index: index), range: range,
+                                           optional: false, issues: issues) {
+                result.append(integer)
+            } else {
+                valid = false
+            }
+        }
+        return valid ? result : nil
+    }
+
+    private static func checkInt(_ value: Any, at keyPath: ConfigPath, range: ClosedRange<Int>, optional: Bool,
+                                 issues: IssueCollector) -> Int? {
         let json = JSONValue(value)
         guard case .number(let number) = json else {
-            wrongType(keyPath, expected: "an integer", got: json, optional: !required)
+            var message = "expected an integer, got \(json.summary)"
+            if case .null = json, optional { message += "; omit the key to use the default" }
+            issues.add(keyPath, message)
             return nil
         }
         switch JSONValue.classifyInteger(number) {
@@ -232,7 +261,7 @@ struct ObjectReader {
         return object
     }
 
-    /// A string naming one case of `E`; the error lists the valid values.
+    /// A string naming one case of `E`; the error suggests the nearest value and lists the valid ones.
     func choice<E: RawRepresentable & CaseIterable>(_ key: String, required: Bool, as type: E.Type) -> E?
     where E.RawValue == String {
         let valid = E.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
@@ -243,7 +272,11 @@ struct ObjectReader {
             return nil
         }
         guard let choice = E(rawValue: string) else {
-            issues.add(path.appending(key), "unknown value \(quoted(string)); valid values: \(valid)")
+            var message = "unknown value \(quoted(string)); "
+            if let suggestion = KeySuggestion.nearest(to: string, among: E.allCases.map(\.rawValue)) {
+                message += "did you mean '\(suggestion)'? "
+            }
+            issues.add(path.appending(key), message + "valid values: \(valid)")
             return nil
         }
         return choice

@@ -10,17 +10,21 @@ public struct ServerConfig: Sendable, Equatable {
     public var bindAddress: String
     /// `advertised_host`: host name clients use to reach the server; nil means the machine's host name at run time.
     public var advertisedHost: String?
+    /// `memory_limit_mb`: the server refuses to start when its computed per-rank state exceeds this many MiB; nil = no limit.
+    public var memoryLimitMB: Double?
 
     /// Creates server settings; values are not validated here (parsing validates).
     public init(preprocessingCommands: [String] = [],
                 connectionPort: Int = ConfigDefaults.connectionPort,
                 dataPort: Int = ConfigDefaults.dataPort,
                 bindAddress: String = ConfigDefaults.bindAddress,
-                advertisedHost: String? = nil) {
+                advertisedHost: String? = nil,
+                memoryLimitMB: Double? = nil) {
         self.preprocessingCommands = preprocessingCommands
         self.connectionPort = connectionPort
         self.dataPort = dataPort
         self.bindAddress = bindAddress
         self.advertisedHost = advertisedHost
+        self.memoryLimitMB = memoryLimitMB
     }
 }

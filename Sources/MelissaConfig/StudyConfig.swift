@@ -53,6 +53,6 @@ public struct StudyConfig: Sendable, Equatable {
 
 /// The server flavors `server_class` may name.
 public enum ServerClass: String, Sendable, Equatable, CaseIterable {
-    /// Sensitivity analysis: iterative statistics (mean, variance) over the ensemble.
+    /// Sensitivity analysis: iterative statistics (moments, extrema, thresholds, quantiles, Sobol indices) over the ensemble.
     case sensitivityAnalysis = "sensitivity-analysis"
 }

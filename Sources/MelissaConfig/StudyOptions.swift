@@ -2,7 +2,7 @@
 public struct StudyOptions: Sendable, Equatable {
     /// `field_names`: names of the fields clients send (non-empty, unique, each 1...255 UTF-8 bytes).
     public var fieldNames: [String]
-    /// `parameter_sweep_size`: number of parameter sets (groups) to run.
+    /// `parameter_sweep_size`: number of parameter sets to run; in a Sobol study, the number of pick-freeze groups.
     public var parameterSweepSize: Int
     /// `nb_parameters`: number of input parameters per simulation.
     public var nbParameters: Int
@@ -16,7 +16,7 @@ public struct StudyOptions: Sendable, Equatable {
     public var crashesBeforeRedraw: Int
     /// `verbosity`: server log level, 0 (errors) to 3 (debug).
     public var verbosity: Int
-    /// `group_size`: simulations per group (at most `parameterSweepSize`).
+    /// `group_size`: simulations per job (at most `parameterSweepSize`); see `StudyConfig.jobGroupSize` for Sobol studies.
     public var groupSize: Int
     /// `l_bounds`: lower bound of each parameter (length `nbParameters`).
     public var lBounds: [Double]
@@ -24,6 +24,12 @@ public struct StudyOptions: Sendable, Equatable {
     public var uBounds: [Double]
     /// `zmq_hwm`: ZeroMQ high-water mark for the server's sockets; 0 keeps ZeroMQ's default.
     public var zmqHWM: Int
+    /// `sampler`: how parameter sets are drawn (uniform random, Halton, Latin hypercube).
+    public var sampler: SamplerKind
+    /// `field_sizes`: global cell count of each field (parallel to `fieldNames`), or nil when not declared.
+    ///
+    /// When given, the server checks its memory before the study starts and refuses clients that send another size.
+    public var fieldSizes: [Int]?
 
     /// Creates study options; values are not validated here (parsing validates).
     public init(fieldNames: [String], parameterSweepSize: Int, nbParameters: Int, nbTimeSteps: Int,
@@ -33,7 +39,9 @@ public struct StudyOptions: Sendable, Equatable {
                 verbosity: Int = ConfigDefaults.studyVerbosity,
                 groupSize: Int = ConfigDefaults.groupSize,
                 lBounds: [Double], uBounds: [Double],
-                zmqHWM: Int = ConfigDefaults.zmqHWM) {
+                zmqHWM: Int = ConfigDefaults.zmqHWM,
+                sampler: SamplerKind = ConfigDefaults.sampler,
+                fieldSizes: [Int]? = nil) {
         self.fieldNames = fieldNames
         self.parameterSweepSize = parameterSweepSize
         self.nbParameters = nbParameters
@@ -46,5 +54,7 @@ public struct StudyOptions: Sendable, Equatable {
         self.lBounds = lBounds
         self.uBounds = uBounds
         self.zmqHWM = zmqHWM
+        self.sampler = sampler
+        self.fieldSizes = fieldSizes
     }
 }

@@ -1,13 +1,30 @@
-/// Draws the parameters of each simulation; a flavor may supply its own.
+/// Draws the parameters of each simulation; a flavor may supply its own by overriding `makeSampler()`.
+///
+/// The built-in samplers are `UniformSampler`, `HaltonSampler`, `LatinHypercubeSampler` (made
+/// from `study_options.sampler` by `SamplerFactory`) and `PickFreezeSampler` for Sobol studies.
 public protocol ParameterSampler {
     /// The next parameter vector (one value per parameter).
     mutating func next() -> [Double]
 }
 
+/// Maps `unit` in [0, 1) to [lower, upper), staying strictly below `upper` despite rounding.
+///
+/// When `upper - lower` overflows (bounds near ±Double.greatestFiniteMagnitude) the convex
+/// combination is used instead, which cannot overflow.
+func scaleUnit(_ unit: Double, lower: Double, upper: Double) -> Double {
+    let width = upper - lower
+    var value = width.isFinite ? lower + width * unit : lower * (1 - unit) + upper * unit
+    if value >= upper { value = upper.nextDown }
+    if value < lower { value = lower }
+    return value
+}
+
 /// Uniform random sampling in per-parameter bounds, reproducible from a seed.
 public struct UniformSampler: ParameterSampler {
     private var rng: Xoshiro256StarStar
+    /// Lower bound of each parameter (inclusive).
     public let lowerBounds: [Double]
+    /// Upper bound of each parameter (exclusive).
     public let upperBounds: [Double]
 
     /// Samples in [lower[i], upper[i]) for each parameter i.
@@ -18,6 +35,7 @@ public struct UniformSampler: ParameterSampler {
         rng = Xoshiro256StarStar(seed: seed)
     }
 
+    /// The next independent uniform draw.
     public mutating func next() -> [Double] {
         (0..<lowerBounds.count).map { i in
             lowerBounds[i] + (upperBounds[i] - lowerBounds[i]) * rng.nextUnitDouble()
@@ -30,6 +48,7 @@ public struct UniformSampler: ParameterSampler {
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// A generator whose whole sequence is fixed by `seed` (any value, 0 included).
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
@@ -42,6 +61,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
@@ -54,5 +74,21 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     /// A double uniform in [0, 1) from the top 53 bits.
     public mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// An integer uniform in 0..<bound (bound ≥ 1), without modulo bias.
+    ///
+    /// Lemire's multiply-and-reject method, written out here rather than `Int.random(in:using:)`
+    /// so that the sequence for a seed cannot change with the standard library's implementation.
+    public mutating func nextBelow(_ bound: UInt64) -> UInt64 {
+        precondition(bound > 0, "nextBelow needs a positive bound")
+        var product = next().multipliedFullWidth(by: bound)
+        if product.low < bound {
+            let threshold = (0 &- bound) % bound
+            while product.low < threshold {
+                product = next().multipliedFullWidth(by: bound)
+            }
+        }
+        return product.high
     }
 }

@@ -18,12 +18,31 @@ let fullConfigText = """
         "simulation_timeout": 120.5,
         "crashes_before_redraw": 3,
         "verbosity": 2,
-        "group_size": 2,
+        "group_size": 5,   // a Sobol group: nb_parameters + 2
         "l_bounds": [0, -1.5, 100],
         "u_bounds": [1, 1.5, 200],
-        "zmq_hwm": 1000
+        "zmq_hwm": 1000,
+        "sampler": "halton",
+        "field_sizes": [1000, 2000]
     },
-    "sa_config": {"mean": true, "variance": false},
+    "sa_config": {
+        "mean": true,
+        "variance": false,
+        "skewness": true,
+        "kurtosis": true,
+        "min": true,
+        "max": true,
+        "threshold_exceedance": true,
+        "threshold_values": [0.5, -2, 1e3],
+        "quantiles": true,
+        "quantile_values": [0.05, 0.5, 0.95],
+        "sobol_indices": true,
+        "sobol_convergence_width": 0.05,
+        "covariance_pairs": [["temperature", "pressure"]],
+        "report_probes": [0, 499, 999],
+        "cache_limit_mb": 256.5,
+        "checkpoint_interval": 600
+    },
     "launcher_config": {
         "scheduler": "openmpi",
         "scheduler_arg_client": ["-n", "2"],
@@ -46,7 +65,8 @@ let fullConfigText = """
         "connection_port": 3000,
         "data_port": 3001,
         "bind_address": "0.0.0.0",
-        "advertised_host": "node01.cluster"
+        "advertised_host": "node01.cluster",
+        "memory_limit_mb": 4096
     }
 }
 """

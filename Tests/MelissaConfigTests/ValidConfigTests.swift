@@ -10,9 +10,15 @@ final class ValidConfigTests: XCTestCase {
         XCTAssertEqual(config.serverFilename, "heat_server.py")
         XCTAssertEqual(config.studyOptions, StudyOptions(
             fieldNames: ["temperature", "pressure"], parameterSweepSize: 10, nbParameters: 3, nbTimeSteps: 100,
-            seed: 42, simulationTimeout: 120.5, crashesBeforeRedraw: 3, verbosity: 2, groupSize: 2,
-            lBounds: [0, -1.5, 100], uBounds: [1, 1.5, 200], zmqHWM: 1000))
-        XCTAssertEqual(config.saConfig, SAConfig(mean: true, variance: false))
+            seed: 42, simulationTimeout: 120.5, crashesBeforeRedraw: 3, verbosity: 2, groupSize: 5,
+            lBounds: [0, -1.5, 100], uBounds: [1, 1.5, 200], zmqHWM: 1000, sampler: .halton,
+            fieldSizes: [1000, 2000]))
+        XCTAssertEqual(config.saConfig, SAConfig(
+            mean: true, variance: false, skewness: true, kurtosis: true, minimum: true, maximum: true,
+            thresholdExceedance: true, thresholdValues: [0.5, -2, 1000], quantiles: true,
+            quantileValues: [0.05, 0.5, 0.95], sobolIndices: true, sobolConvergenceWidth: 0.05,
+            covariancePairs: [FieldPair("temperature", "pressure")], reportProbes: [0, 499, 999],
+            cacheLimitMB: 256.5, checkpointInterval: 600))
         XCTAssertEqual(config.launcherConfig, LauncherConfig(
             scheduler: .openmpi, schedulerArgClient: ["-n", "2"], schedulerArgServer: ["-n", "1", "--oversubscribe"],
             jobLimit: 8, timerDelay: 0.5, faultTolerance: true, launcherPort: 6000, serverTimeout: 30,
@@ -22,7 +28,7 @@ final class ValidConfigTests: XCTestCase {
             preprocessingCommands: ["module load openmpi"]))
         XCTAssertEqual(config.serverConfig, ServerConfig(
             preprocessingCommands: ["echo server"], connectionPort: 3000, dataPort: 3001,
-            bindAddress: "0.0.0.0", advertisedHost: "node01.cluster"))
+            bindAddress: "0.0.0.0", advertisedHost: "node01.cluster", memoryLimitMB: 4096))
     }
 
     func testMinimalConfigGetsDocumentedDefaults() throws {
@@ -38,8 +44,23 @@ final class ValidConfigTests: XCTestCase {
         XCTAssertEqual(study.groupSize, 1)
         XCTAssertEqual(study.zmqHWM, 0)
 
-        XCTAssertEqual(config.saConfig.mean, true)
-        XCTAssertEqual(config.saConfig.variance, true)
+        XCTAssertEqual(study.sampler, .uniform)
+        XCTAssertNil(study.fieldSizes)
+
+        let sa = config.saConfig
+        XCTAssertEqual(sa.mean, true)
+        XCTAssertEqual(sa.variance, true)
+        XCTAssertEqual([sa.skewness, sa.kurtosis, sa.minimum, sa.maximum], [false, false, false, false])
+        XCTAssertEqual(sa.thresholdExceedance, false)
+        XCTAssertEqual(sa.thresholdValues, [])
+        XCTAssertEqual(sa.quantiles, false)
+        XCTAssertEqual(sa.quantileValues, [])
+        XCTAssertEqual(sa.sobolIndices, false)
+        XCTAssertNil(sa.sobolConvergenceWidth)
+        XCTAssertEqual(sa.covariancePairs, [])
+        XCTAssertEqual(sa.reportProbes, [])
+        XCTAssertEqual(sa.cacheLimitMB, 1024)
+        XCTAssertNil(sa.checkpointInterval)
 
         let launcher = config.launcherConfig
         XCTAssertEqual(launcher.scheduler, .openmpi)
@@ -62,6 +83,7 @@ final class ValidConfigTests: XCTestCase {
         XCTAssertEqual(server.dataPort, 5000)
         XCTAssertEqual(server.bindAddress, "*")
         XCTAssertNil(server.advertisedHost)
+        XCTAssertNil(server.memoryLimitMB)
     }
 
     func testParsedDefaultsMatchInitializerDefaults() throws {

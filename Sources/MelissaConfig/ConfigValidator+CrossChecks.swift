@@ -1,0 +1,59 @@
+import Foundation
+
+extension ConfigValidator {
+    /// Rules that join `study_options` and `sa_config`: how simulations group into jobs, how many
+    /// simulations the study runs, and whether the sampler supports the sampled dimensions.
+    ///
+    /// A rule is checked only when the keys it involves are individually valid; when
+    /// `sobolIndices` is nil (`sa_config.sobol_indices` invalid) the Sobol-dependent rules are skipped.
+    static func checkStudyAgainstSA(_ study: StudyReading, sobolIndices: Bool?, path: ConfigPath,
+                                    issues: IssueCollector) {
+        guard let sobol = sobolIndices else { return }
+        if sobol {
+            checkSobolGroupSize(study, path: path, issues: issues)
+            checkSobolSimulationCount(study, path: path, issues: issues)
+        } else if let groupSize = study.groupSize, let sweepSize = study.sweepSize, groupSize > sweepSize {
+            issues.add(path.appending("group_size"),
+                       "must not exceed parameter_sweep_size (\(sweepSize)), got \(groupSize)")
+        }
+        checkSamplerDimensions(study, sobol: sobol, path: path, issues: issues)
+    }
+
+    /// A Sobol group is the p + 2 pick-freeze simulations A, B, C_1..C_p, which must run as one job.
+    private static func checkSobolGroupSize(_ study: StudyReading, path: ConfigPath, issues: IssueCollector) {
+        guard let groupSize = study.groupSize, let p = study.nbParameters else { return }
+        let (members, overflow) = p.addingReportingOverflow(2)
+        guard overflow || groupSize != members else { return }
+        issues.add(path.appending("group_size"),
+                   "must equal nb_parameters + 2 (\(overflow ? "too large" : String(members))) when "
+                   + "sa_config.sobol_indices is true, got \(groupSize): a Sobol group is the p+2 pick-freeze "
+                   + "simulations A, B, C_1..C_p, which run as one job; leave group_size out to get this value")
+    }
+
+    /// In a Sobol study `parameter_sweep_size` counts groups of p + 2 simulations; their total must fit a simulation id.
+    private static func checkSobolSimulationCount(_ study: StudyReading, path: ConfigPath, issues: IssueCollector) {
+        guard let sweepSize = study.sweepSize, let p = study.nbParameters else { return }
+        let (members, overflowAdd) = p.addingReportingOverflow(2)
+        let (total, overflowMultiply) = sweepSize.multipliedReportingOverflow(by: members)
+        let maximum = ConfigDefaults.maximumSimulationCount
+        guard overflowAdd || overflowMultiply || total > maximum else { return }
+        let totalText = overflowAdd || overflowMultiply ? "more than \(maximum)" : String(total)
+        issues.add(path.appending("parameter_sweep_size"),
+                   "a Sobol study runs parameter_sweep_size × (nb_parameters + 2) = \(totalText) simulations; "
+                   + "at most \(maximum) are possible (simulation ids are 32-bit)")
+    }
+
+    /// Halton has one prime base per sampled dimension; a Sobol study samples A and B side by side (2p dimensions).
+    private static func checkSamplerDimensions(_ study: StudyReading, sobol: Bool, path: ConfigPath,
+                                               issues: IssueCollector) {
+        guard let sampler = study.sampler, let maximum = sampler.maximumDimensions,
+              let p = study.nbParameters else { return }
+        let (dimensions, overflow) = sobol ? p.multipliedReportingOverflow(by: 2) : (p, false)
+        guard overflow || dimensions > maximum else { return }
+        let how = sobol ? "2 × nb_parameters = \(overflow ? "too many" : String(dimensions)) dimensions "
+            + "(a Sobol study samples the A and B points side by side)" : "nb_parameters = \(p) dimensions"
+        issues.add(path.appending("sampler"),
+                   "'\(sampler.rawValue)' supports at most \(maximum) sampled dimensions; this study samples \(how); "
+                   + "use 'uniform' or 'lhs'")
+    }
+}
