@@ -7,7 +7,8 @@ import MelissaServer
 /// mean ± σ and the Sobol indices with their 95 % bands over time, read back from the results
 /// files rank 0 just helped write (no extra collectives, and the report shows what is on disk).
 extension SensitivityServer {
-    public override func studyWillEnd(_ summary: StudySummary) throws {
+    /// Writes `report.html` (rank 0, at the end of the study).
+    func writeReport(_ summary: StudySummary) throws {
         let path = "\(studyDirectory)/report.html"
         try ReportRenderer.write(makeReport(summary), to: path)
         log.event("report written to \(path)")

@@ -141,6 +141,11 @@ public final class SensitivityServer: BaseServer {
         }
     }
 
+    /// Rank 0, at the end: the HTML report.
+    public override func studyWillEnd(_ summary: StudySummary) throws {
+        try writeReport(summary)
+    }
+
     /// A failed simulation's held-back data can never complete its group or pair.
     public override func simulationAbandoned(_ simulation: UInt32) {
         let dropped = cache.discard(owner: members > 1 ? simulation / UInt32(members) : simulation)
