@@ -44,8 +44,11 @@ extension SensitivityServer {
             var failure: String?
             if rank == 0 {
                 do {
+                    // One source per extra index (threshold, quantile level, parameter): one variable each.
+                    var seen = Set<String>()
+                    let variables = sources.map(\.variable).filter { seen.insert($0.name).inserted }
                     try FieldResultsFile.create(path: path, schema: schema(field: f, cellCount: Int(globalSize),
-                                                                           variables: sources.map(\.variable)))
+                                                                           variables: variables))
                 } catch { failure = "\(error)" }
             }
             let created = try comm.allreduceMax(failure == nil ? 0 : 1) == 0
