@@ -1,1 +1,0 @@
-// Iterative statistics kernels (filled in by issue 3).
