@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Statistics kernels benchmark: MelissaStatistics against iterative-stats on the same data.
 #
-#   Benchmarks/statistics/run.sh [--short] [--scratch-path DIR] [--messages N] [--cells K] [--repeat R] [--steps S]
+#   Benchmarks/statistics/run.sh [--short] [--scratch-path DIR] [--target-cpu CPU] [--messages N] [--cells K] [--repeat R] [--steps S]
 #
 # Builds melissa-bench-statistics in release mode, generates N seeded messages of K
 # float64 values, folds them into FieldStatistics (moments up to order 4 + min + max) and
@@ -13,7 +13,9 @@
 #   default: N = 2000, K = 10000, best of 3 runs each (well under a minute once built)
 #   --short: N = 500,  K = 2000,  1 run each (a few seconds once built)
 #   --messages/--cells/--repeat override N (a multiple of 5), K and the number of runs;
-#   --steps S spreads the messages over S time steps (state S × K, as in a real study).
+#   --steps S spreads the messages over S time steps (state S × K, as in a real study);
+#   --target-cpu CPU builds our side for CPU (default: native, this machine's CPU, as numpy
+#     picks its kernels for this CPU at run time; 'baseline' for the generic x86-64 build).
 #
 # Environment: PYTHON (default: .venv/bin/python if present, else python3).
 set -euo pipefail
@@ -21,7 +23,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-messages=2000 cells=10000 repeats=3 steps=1
+messages=2000 cells=10000 repeats=3 steps=1 target_cpu=native
 scratch=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,6 +34,8 @@ while [ $# -gt 0 ]; do
         --cells) cells="$2"; shift ;;
         --repeat) repeats="$2"; shift ;;
         --steps) steps="$2"; shift ;;
+        --target-cpu) target_cpu="$2"; shift ;;
+        --target-cpu=*) target_cpu="${1#*=}" ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (see run.sh --help)" >&2; exit 2 ;;
     esac
@@ -47,8 +51,15 @@ if ! "$python" -c 'import numpy, iterative_stats' 2>/dev/null; then
     exit 1
 fi
 
-swift build -c release --product melissa-bench-statistics "${scratch[@]}" >&2
-bin="$(swift build -c release --show-bin-path "${scratch[@]}")/melissa-bench-statistics"
+# A CPU-specific build gets its own scratch directory, so it never mixes objects with the
+# baseline build of the same checkout.
+cpu_flags=()
+if [ "$target_cpu" != baseline ]; then
+    cpu_flags=(-Xswiftc -target-cpu -Xswiftc "$target_cpu")
+    if [ ${#scratch[@]} -eq 0 ]; then scratch=(--scratch-path "$root/.build-cpu-$target_cpu"); else scratch[1]="${scratch[1]}-cpu-$target_cpu"; fi
+fi
+swift build -c release --product melissa-bench-statistics "${scratch[@]}" "${cpu_flags[@]}" >&2
+bin="$(swift build -c release --show-bin-path "${scratch[@]}" "${cpu_flags[@]}")/melissa-bench-statistics"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/melissa-bench-statistics.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -61,7 +72,7 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 rate() { awk -v key="$2" '$2 == key { for (i = 3; i <= NF; i++) if ($i ~ /^rate=/) { sub(/^rate=/, "", $i); print $i } }' "$1"; }
 echo
-echo "Statistics kernels: $messages messages x $cells float64 values, $steps time step(s), single-threaded, best of $repeats"
+echo "Statistics kernels: $messages messages x $cells float64 values, $steps time step(s), single-threaded, best of $repeats, ours built for target CPU '$target_cpu'"
 printf '%-34s %14s %16s %8s\n' "kernel" "ours (elem/s)" "iterative-stats" "ratio"
 for kernel in moments4+extrema sobol-martinez-p3; do
     ours="$(rate "$work/swift.txt" "$kernel")"
