@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import load_results, run_launcher, write_config
+from conftest import base_config, load_results, run_launcher, write_config
 
 PI = math.pi
 A, B = 7.0, 0.1
@@ -24,36 +24,16 @@ S_TOTAL = [S_FIRST[0] + ST3, S_FIRST[1], ST3]
 def ishigami_config(tmp, prefix, *, sweep, cells=5, steps=3, with_z=False, sa=None, sampler="uniform",
                     server_ranks=2, client_ranks=2, job_limit=1, ports=(22003, 26000), seed=11,
                     options=None, server=None):
-    cfg = {
-        "output_dir": str(tmp / "study"),
-        "study_options": {
-            "field_names": ["y", "z"] if with_z else ["y"],
-            "parameter_sweep_size": sweep,
-            "nb_parameters": 3,
-            "nb_time_steps": steps,
-            "seed": seed,
-            "sampler": sampler,
-            "l_bounds": [-PI] * 3,
-            "u_bounds": [PI] * 3,
-            "verbosity": 2,
-            "simulation_timeout": 20,
-            **(options or {}),
-        },
-        "sa_config": sa or {"mean": True, "variance": True},
-        "launcher_config": {
-            "scheduler": "openmpi",
-            "scheduler_arg_client": ["-n", str(client_ranks)],
-            "scheduler_arg_server": ["-n", str(server_ranks)],
-            "job_limit": job_limit,
-            "timer_delay": 0.1,
-            "server_timeout": 30,
-        },
-        "client_config": {
-            "executable_command": str(prefix / "bin" / "ishigami"),
-            "command_default_args": ["--cells", str(cells), "--steps", str(steps)] + (["--with-z"] if with_z else []),
-        },
-        "server_config": {"connection_port": ports[0], "data_port": ports[1], **(server or {})},
-    }
+    cfg = base_config(tmp, sims=sweep, steps=steps, executable=prefix / "bin" / "ishigami",
+                      args=["--cells", cells, "--steps", steps] + (["--with-z"] if with_z else []),
+                      server_ranks=server_ranks, client_ranks=client_ranks, job_limit=job_limit,
+                      ports=ports, simulation_timeout=20, seed=seed, bounds=([-PI] * 3, [PI] * 3))
+    options_ = cfg["study_options"]
+    del options_["group_size"]  # Sobol studies derive it (p + 2); others run one simulation per job
+    options_.update({"field_names": ["y", "z"] if with_z else ["y"], "nb_parameters": 3, "sampler": sampler,
+                     **(options or {})})
+    cfg["sa_config"] = sa or {"mean": True, "variance": True}
+    cfg["server_config"].update(server or {})
     return write_config(tmp, cfg)
 
 
