@@ -17,7 +17,7 @@ enum ConfigDefaults {
     @usableFromInline static let thresholdExceedance = false
     @usableFromInline static let quantiles = false
     @usableFromInline static let sobolIndices = false
-    @usableFromInline static let cacheLimitMB = 1024.0
+    @usableFromInline static let cacheLimitMB = 256.0
     @usableFromInline static let sampler = SamplerKind.uniform
     @usableFromInline static let jobLimit = 2
     @usableFromInline static let timerDelay = 1.0

@@ -36,10 +36,10 @@ struct MemoryBudget {
     /// configured limit, or `ranksOnNode` ranks of it exceed the machine's available memory.
     func check(bytes: Int, ranksOnNode: Int, what: String, log: ServerLog) throws {
         if let limit = config.serverConfig.memoryLimitMB, Double(bytes) > limit * 1024 * 1024 {
-            throw ServerError.setup("\(what) needs \(Self.mebibytes(bytes)) per server rank, more than server_config.memory_limit_mb (\(Self.format(limit)) MiB); use more server ranks, fewer time steps or statistics, or raise the limit")
+            throw ServerError.setup("\(what) needs \(Self.mebibytes(bytes)) per server rank, more than server_config.memory_limit_mb (\(Self.format(limit)) MiB); use more server ranks, fewer time steps or statistics\(cacheBytes > 0 ? ", a smaller sa_config.cache_limit_mb" : ""), or raise the limit")
         }
         if let available = Self.availableMemory(), bytes * ranksOnNode > available {
-            throw ServerError.setup("\(what) needs \(Self.mebibytes(bytes)) per server rank × \(ranksOnNode) rank(s) on this node, more than the \(Self.mebibytes(available)) the machine has available (MemAvailable); use more nodes or server ranks, or fewer time steps or statistics")
+            throw ServerError.setup("\(what) needs \(Self.mebibytes(bytes)) per server rank × \(ranksOnNode) rank(s) on this node, more than the \(Self.mebibytes(available)) the machine has available (MemAvailable); use more nodes or server ranks, or fewer time steps or statistics\(cacheBytes > 0 ? ", or a smaller sa_config.cache_limit_mb" : "")")
         }
     }
 
@@ -88,7 +88,10 @@ extension SensitivityServer {
         if rank == 0 {
             log.event("statistics state per server rank: \(MemoryBudget.mebibytes(total)) (\(parts.joined(separator: ", "))\(cacheNote))")
         }
-        try budget.check(bytes: total, ranksOnNode: ranksOnNode, what: "the study's statistics state", log: log)
+        let what = budget.cacheBytes > 0
+            ? "the study's statistics state (\(MemoryBudget.mebibytes(total - budget.cacheBytes))) plus the join cache bound (\(MemoryBudget.mebibytes(budget.cacheBytes)), sa_config.cache_limit_mb)"
+            : "the study's statistics state"
+        try budget.check(bytes: total, ranksOnNode: ranksOnNode, what: what, log: log)
     }
 
     static func localHostName() -> String {

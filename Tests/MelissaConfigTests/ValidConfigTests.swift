@@ -59,7 +59,7 @@ final class ValidConfigTests: XCTestCase {
         XCTAssertNil(sa.sobolConvergenceWidth)
         XCTAssertEqual(sa.covariancePairs, [])
         XCTAssertEqual(sa.reportProbes, [])
-        XCTAssertEqual(sa.cacheLimitMB, 1024)
+        XCTAssertEqual(sa.cacheLimitMB, 256)
         XCTAssertNil(sa.checkpointInterval)
 
         let launcher = config.launcherConfig
