@@ -18,8 +18,11 @@ enum ProgressDisplay {
     }
 
     /// `12/20 done, 2 running, 0 failed`: the non-terminal log form, printed on changes.
+    /// A simulation whose data is complete counts as done while its processes are still
+    /// exiting, so `running` never exceeds the simulations not yet done or failed.
     static func summary(_ counts: ProgressCounts) -> String {
-        "\(counts.finished)/\(counts.total) done, \(counts.running) running, \(counts.failed) failed"
+        let running = min(counts.running, max(0, counts.total - counts.finished - counts.failed))
+        return "\(counts.finished)/\(counts.total) done, \(running) running, \(counts.failed) failed"
     }
 
     /// Time left at the rate simulations have finished so far; "--" until one has finished.

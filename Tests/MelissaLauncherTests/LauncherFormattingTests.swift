@@ -13,6 +13,13 @@ final class LauncherFormattingTests: XCTestCase {
         XCTAssertEqual(ProgressDisplay.summary(counts), "12/20 done, 2 running, 0 failed")
     }
 
+    func testDoneSimulationsWhoseJobsAreStillExitingAreNotShownRunning() {
+        XCTAssertEqual(ProgressDisplay.summary(ProgressCounts(finished: 20, failed: 0, total: 20, running: 2)),
+                       "20/20 done, 0 running, 0 failed")
+        XCTAssertEqual(ProgressDisplay.summary(ProgressCounts(finished: 17, failed: 2, total: 20, running: 2)),
+                       "17/20 done, 1 running, 2 failed")
+    }
+
     func testTimestampIsUTCISO8601() {
         let stamp = Console.timestamp()
         XCTAssertEqual(stamp.count, 20)
