@@ -9,9 +9,10 @@ extension ConfigValidator {
         var sobolIndices: Bool?
     }
 
-    /// Reads `sa_config`; `fieldNames` (when valid) are the study's fields, which `covariance_pairs` must name.
+    /// Reads `sa_config`; `fieldNames` (when valid) are the study's fields, which `covariance_pairs` must
+    /// name, and `fieldSizes` (when given) their cell counts, which `report_probes` must fall within.
     static func readSAConfig(_ object: [String: Any], path: ConfigPath, fieldNames: [String]?,
-                             issues: IssueCollector) -> SAReading {
+                             fieldSizes: [Int]? = nil, issues: IssueCollector) -> SAReading {
         let r = ObjectReader(object: object, path: path, allowedKeys: ConfigSchema.saConfig, issues: issues)
         let thresholdExceedance = r.bool("threshold_exceedance", required: false)
         let quantiles = r.bool("quantiles", required: false)
@@ -43,6 +44,13 @@ extension ConfigValidator {
                                  path: probesPath, issues: issues)
             ListRules.checkNoDuplicates(probes, key: "report_probes", path: probesPath,
                                         render: { String($0) }, issues: issues)
+            if let largest = fieldSizes?.max() {
+                for (i, cell) in probes.enumerated() where cell >= largest {
+                    issues.add(probesPath.appending(index: i),
+                               "cell \(cell) is outside every field: study_options.field_sizes says the largest "
+                               + "field has \(largest) cells (cells 0..\(largest - 1))")
+                }
+            }
         }
         let cacheLimit = r.number("cache_limit_mb", required: false, greaterThan: 0,
                                   atMost: ConfigDefaults.maximumMegabytes)

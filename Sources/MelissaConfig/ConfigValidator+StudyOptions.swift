@@ -10,6 +10,8 @@ extension ConfigValidator {
         var nbParameters: Int?
         var groupSize: Int?
         var sampler: SamplerKind?
+        /// `field_sizes` when valid and one per field.
+        var fieldSizes: [Int]?
     }
 
     /// Reads `study_options` and checks the rules internal to it (bounds, field names and sizes).
@@ -47,7 +49,8 @@ extension ConfigValidator {
 
         var reading = StudyReading(fieldNames: fieldNames, sweepSize: sweepSize, nbParameters: nbParameters,
                                    groupSize: groupSize,
-                                   sampler: sampler ?? (object["sampler"] == nil ? ConfigDefaults.sampler : nil))
+                                   sampler: sampler ?? (object["sampler"] == nil ? ConfigDefaults.sampler : nil),
+                                   fieldSizes: fieldSizes?.count == fieldNames?.count ? fieldSizes : nil)
         guard let fieldNames, let sweepSize, let nbParameters, let nbTimeSteps, let lBounds, let uBounds else {
             return reading
         }

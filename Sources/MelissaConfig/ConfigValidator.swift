@@ -42,7 +42,7 @@ enum ConfigValidator {
         let saReading: SAReading
         if let saObject = top.object("sa_config", required: false) {
             saReading = readSAConfig(saObject, path: ConfigPath.root.appending("sa_config"),
-                                     fieldNames: study?.fieldNames, issues: issues)
+                                     fieldNames: study?.fieldNames, fieldSizes: study?.fieldSizes, issues: issues)
         } else {
             // Absent: every statistic keeps its default (Sobol off). Present but not an object: Sobol is unknown.
             saReading = SAReading(config: SAConfig(),

@@ -126,6 +126,8 @@ private let badCases: [BadCase] = [
             path: "sa_config.report_probes", mentions: ["has 17 probes", "at most 16"]),
     BadCase("duplicate probe", [("sa_config.report_probes", [7, 3, 7])],
             path: "sa_config.report_probes[2]", mentions: ["duplicate value 7", "also at report_probes[0]"]),
+    BadCase("probe outside every field", [("study_options.field_sizes", [100]), ("sa_config.report_probes", [0, 100])],
+            path: "sa_config.report_probes[1]", mentions: ["cell 100 is outside every field", "has 100 cells"]),
     BadCase("probe list as a number", [("sa_config.report_probes", 5)],
             path: "sa_config.report_probes", mentions: ["expected an array of integers", "got a number (5)"]),
 
