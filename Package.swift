@@ -25,9 +25,11 @@ let package = Package(
         .target(name: "MelissaTransport", dependencies: ["CZMQ", "CMPI", "CLinux"]),
         // Study configuration: JSON with comments, validated with key paths.
         .target(name: "MelissaConfig"),
+        // Checkpoint files: versioned, checksummed sections, atomic replace (docs/CHECKPOINT.md).
+        .target(name: "MelissaCheckpoint"),
         // BaseServer: sockets, poll loop, sampling, client scripts, completion tracking.
         .target(name: "MelissaServer",
-                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig"]),
+                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig", "MelissaCheckpoint"]),
         // One-pass statistics kernels: moments, extrema, thresholds, quantiles, covariance, Sobol.
         .target(name: "MelissaStatistics"),
         // Thin NetCDF-4 wrapper and the per-field results file layout.
@@ -53,6 +55,9 @@ let package = Package(
         // Benchmarks/statistics: our kernels against iterative-stats on the same data.
         .executableTarget(name: "melissa-bench-statistics", dependencies: ["MelissaStatistics"],
                           path: "Benchmarks/statistics", exclude: ["reference.py", "run.sh"]),
+        // Benchmarks/checkpoint: checkpoint write/load against a plain write/read of the same bytes.
+        .executableTarget(name: "melissa-bench-checkpoint", dependencies: ["MelissaCheckpoint"],
+                          path: "Benchmarks/checkpoint"),
 
         .testTarget(name: "MelissaProtocolTests", dependencies: ["MelissaProtocol"]),
         .testTarget(name: "MelissaTransportTests", dependencies: ["MelissaTransport"]),
@@ -62,6 +67,7 @@ let package = Package(
         .testTarget(name: "MelissaStatisticsTests", dependencies: ["MelissaStatistics"]),
         .testTarget(name: "MelissaNetCDFTests", dependencies: ["MelissaNetCDF"]),
         .testTarget(name: "MelissaReportTests", dependencies: ["MelissaReport"]),
+        .testTarget(name: "MelissaCheckpointTests", dependencies: ["MelissaCheckpoint"]),
         .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,2 @@
+import MelissaCheckpoint
+print("checkpoint format \(CheckpointFormat.version)")
