@@ -5,6 +5,9 @@ enum ConfigDefaults {
     @usableFromInline static let seed = 0
     @usableFromInline static let simulationTimeout = 400.0
     @usableFromInline static let crashesBeforeRedraw = 1
+    @usableFromInline static let maxRedraws = 2
+    /// Largest `max_redraws`: each redraw is a documented event, not a retry loop.
+    @usableFromInline static let maximumRedraws = 1000
     @usableFromInline static let studyVerbosity = 1
     @usableFromInline static let groupSize = 1
     @usableFromInline static let zmqHWM = 0

@@ -3,7 +3,7 @@ enum ConfigSchema {
     static let topLevel = ["output_dir", "server_class", "server_filename", "study_options", "sa_config",
                            "launcher_config", "client_config", "server_config"]
     static let studyOptions = ["field_names", "parameter_sweep_size", "nb_parameters", "nb_time_steps", "seed",
-                               "simulation_timeout", "crashes_before_redraw", "verbosity", "group_size",
+                               "simulation_timeout", "crashes_before_redraw", "max_redraws", "verbosity", "group_size",
                                "l_bounds", "u_bounds", "zmq_hwm", "sampler", "field_sizes"]
     static let saConfig = ["mean", "variance", "skewness", "kurtosis", "min", "max", "threshold_exceedance",
                            "threshold_values", "quantiles", "quantile_values", "sobol_indices",

@@ -29,6 +29,7 @@ extension ConfigValidator {
         let simulationTimeout = r.number("simulation_timeout", required: false, greaterThan: 0,
                                          atMost: ConfigDefaults.maximumSeconds)
         let crashes = r.int("crashes_before_redraw", required: false, range: positive)
+        let maxRedraws = r.int("max_redraws", required: false, range: 0...ConfigDefaults.maximumRedraws)
         let verbosity = r.int("verbosity", required: false, range: 0...3)
         let groupSize = r.int("group_size", required: false, range: positive)
         let lBounds = r.numberArray("l_bounds", required: true)
@@ -59,6 +60,7 @@ extension ConfigValidator {
             nbTimeSteps: nbTimeSteps, seed: seed ?? ConfigDefaults.seed,
             simulationTimeout: simulationTimeout ?? ConfigDefaults.simulationTimeout,
             crashesBeforeRedraw: crashes ?? ConfigDefaults.crashesBeforeRedraw,
+            maxRedraws: maxRedraws ?? ConfigDefaults.maxRedraws,
             verbosity: verbosity ?? ConfigDefaults.studyVerbosity, groupSize: groupSize ?? ConfigDefaults.groupSize,
             lBounds: lBounds, uBounds: uBounds, zmqHWM: zmqHWM ?? ConfigDefaults.zmqHWM,
             sampler: sampler ?? ConfigDefaults.sampler, fieldSizes: fieldSizes)

@@ -14,6 +14,8 @@ public struct StudyOptions: Sendable, Equatable {
     public var simulationTimeout: Double
     /// `crashes_before_redraw`: crashes of one group before its parameters are drawn again.
     public var crashesBeforeRedraw: Int
+    /// `max_redraws`: new parameter draws a failing group gets before it is given up.
+    public var maxRedraws: Int
     /// `verbosity`: server log level, 0 (errors) to 3 (debug).
     public var verbosity: Int
     /// `group_size`: simulations per job (at most `parameterSweepSize`); see `StudyConfig.jobGroupSize` for Sobol studies.
@@ -36,6 +38,7 @@ public struct StudyOptions: Sendable, Equatable {
                 seed: Int = ConfigDefaults.seed,
                 simulationTimeout: Double = ConfigDefaults.simulationTimeout,
                 crashesBeforeRedraw: Int = ConfigDefaults.crashesBeforeRedraw,
+                maxRedraws: Int = ConfigDefaults.maxRedraws,
                 verbosity: Int = ConfigDefaults.studyVerbosity,
                 groupSize: Int = ConfigDefaults.groupSize,
                 lBounds: [Double], uBounds: [Double],
@@ -49,6 +52,7 @@ public struct StudyOptions: Sendable, Equatable {
         self.seed = seed
         self.simulationTimeout = simulationTimeout
         self.crashesBeforeRedraw = crashesBeforeRedraw
+        self.maxRedraws = maxRedraws
         self.verbosity = verbosity
         self.groupSize = groupSize
         self.lBounds = lBounds

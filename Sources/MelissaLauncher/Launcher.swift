@@ -198,6 +198,8 @@ final class Launcher {
             counts.finished = Int(finished)
             counts.failed = Int(failed)
             studyEnded(exitCode: exitCode, summary: summary, now: now)
+        case let .cancelJob(groupID, reason):
+            cancelJob(groupID: groupID, reason: reason)
         case .hello, .welcome, .jobState, .stop:
             console.warning("unexpected \(message.kindName) from the server; ignored")
         }
@@ -217,6 +219,17 @@ final class Launcher {
             send(.jobState(groupID: groupID, state: group.state, exitCode: group.exitCode, reason: group.reason),
                  to: identity)
         }
+    }
+
+    /// The server gave up on a running group (no data for `simulation_timeout`): its job is
+    /// cancelled, and the scheduler's `failed` update then goes back to the server as usual.
+    private func cancelJob(groupID: UInt32, reason: String) {
+        guard let job = book.groups[groupID]?.job else {
+            console.log(.info, "group \(groupID): the server asked to cancel it, but it has no live job (\(reason))")
+            return
+        }
+        console.log(.notice, "group \(groupID): cancelling \(scheduler.name) \(job) at the server's request: \(reason)")
+        scheduler.cancel(job)
     }
 
     private func studyEnded(exitCode: Int32, summary: String, now: Double) {

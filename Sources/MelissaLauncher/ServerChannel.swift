@@ -75,6 +75,7 @@ extension ControlMessage {
         case .progress: return "progress"
         case .stop: return "stop"
         case .studyEnd: return "studyEnd"
+        case .cancelJob: return "cancelJob"
         }
     }
 }

@@ -28,6 +28,9 @@ public enum ControlMessage: Equatable, Sendable {
     case stop(reason: String)
     /// Server -> launcher, last message: the study is over.
     case studyEnd(exitCode: Int32, finished: UInt32, failed: UInt32, summary: String)
+    /// Server -> launcher: cancel this group's job (its simulations stopped sending data);
+    /// the launcher then reports the job failed, with `reason`.
+    case cancelJob(groupID: UInt32, reason: String)
 
     /// Kind code on the wire.
     public var kind: UInt16 {
@@ -40,6 +43,7 @@ public enum ControlMessage: Equatable, Sendable {
         case .progress: return 6
         case .stop: return 7
         case .studyEnd: return 8
+        case .cancelJob: return 9
         }
     }
 
@@ -63,6 +67,8 @@ public enum ControlMessage: Equatable, Sendable {
             w.string(reason)
         case let .studyEnd(code, finished, failed, summary):
             w.i32(code); w.u32(finished); w.u32(failed); w.string(summary)
+        case let .cancelJob(group, reason):
+            w.u32(group); w.string(reason)
         }
         return w.bytes
     }
@@ -105,6 +111,8 @@ public enum ControlMessage: Equatable, Sendable {
         case 8:
             message = .studyEnd(exitCode: try r.i32(), finished: try r.u32(), failed: try r.u32(),
                                 summary: try r.string("summary"))
+        case 9:
+            message = .cancelJob(groupID: try r.u32(), reason: try r.string("reason"))
         default:
             throw .unknownKind(channel: "control", kind: kind)
         }

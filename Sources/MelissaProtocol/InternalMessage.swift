@@ -9,6 +9,15 @@ public enum InternalMessage: Equatable, Sendable {
     /// Rank -> rank 0: whether this rank's statistics meet the flavor's convergence test
     /// (e.g. every Sobol interval narrower than `sobol_convergence_width`).
     case converged(rank: UInt32, converged: Bool)
+    /// Rank -> rank 0: no data from a simulation this rank is waiting for since
+    /// `study_options.simulation_timeout` seconds (its job may hang).
+    case simulationStalled(rank: UInt32, simulationID: UInt32)
+    /// Rank 0 -> rank: a group's parameters were drawn again (draw number `draw`, 1 for the
+    /// first redraw): data held back from an earlier draw and not yet applied must go.
+    case groupRedrawn(groupID: UInt32, draw: UInt32)
+    /// Rank 0 -> rank: write checkpoint number `sequence` now (then keep going, or stop
+    /// when `thenStop`).
+    case checkpoint(sequence: UInt64, thenStop: Bool)
 
     public var kind: UInt16 {
         switch self {
@@ -16,6 +25,9 @@ public enum InternalMessage: Equatable, Sendable {
         case .simulationAbandoned: return 2
         case .stop: return 3
         case .converged: return 4
+        case .simulationStalled: return 5
+        case .groupRedrawn: return 6
+        case .checkpoint: return 7
         }
     }
 
@@ -28,6 +40,9 @@ public enum InternalMessage: Equatable, Sendable {
         case let .simulationAbandoned(sim): w.u32(sim)
         case .stop: break
         case let .converged(rank, flag): w.u32(rank); w.u8(flag ? 1 : 0)
+        case let .simulationStalled(rank, sim): w.u32(rank); w.u32(sim)
+        case let .groupRedrawn(group, draw): w.u32(group); w.u32(draw)
+        case let .checkpoint(sequence, thenStop): w.u64(sequence); w.u8(thenStop ? 1 : 0)
         }
         return w.bytes
     }
@@ -46,6 +61,13 @@ public enum InternalMessage: Equatable, Sendable {
             let flag = try r.u8()
             guard flag <= 1 else { throw .invalidValue(what: "converged flag", detail: "must be 0 or 1, got \(flag)") }
             message = .converged(rank: rank, converged: flag == 1)
+        case 5: message = .simulationStalled(rank: try r.u32(), simulationID: try r.u32())
+        case 6: message = .groupRedrawn(groupID: try r.u32(), draw: try r.u32())
+        case 7:
+            let sequence = try r.u64()
+            let flag = try r.u8()
+            guard flag <= 1 else { throw .invalidValue(what: "checkpoint stop flag", detail: "must be 0 or 1, got \(flag)") }
+            message = .checkpoint(sequence: sequence, thenStop: flag == 1)
         default: throw .unknownKind(channel: "internal", kind: kind)
         }
         try r.end()

@@ -1,5 +1,6 @@
 /// Which data waits together: an owner (a Sobol group, or a simulation for a covariance
-/// pair), a slot (the field, or the pair), and a time step.
+/// pair), a slot (the field for a group, nbFields + the pair index for a pair: disjoint, so a
+/// group and a simulation with the same number never share a key), and a time step.
 struct JoinKey: Hashable {
     let owner: UInt32
     let slot: UInt32
@@ -110,12 +111,13 @@ struct JoinCache {
         pool[[entry.parts, entry.blockSize], default: []].append(entry)
     }
 
-    /// Drops every entry of `owner` (its data can never complete). Returns how many.
+    /// Drops every entry of `owner` whose slot is in `slots` (its data can never complete,
+    /// or came from a parameter draw that was replaced). Returns the keys dropped.
     @discardableResult
-    mutating func discard(owner: UInt32) -> Int {
-        let keys = entries.keys.filter { $0.owner == owner }
+    mutating func discard(owner: UInt32, slots: Range<UInt32> = 0..<UInt32.max) -> [JoinKey] {
+        let keys = entries.keys.filter { $0.owner == owner && slots.contains($0.slot) }
         for key in keys { release(key) }
-        return keys.count
+        return keys
     }
 
     /// A reset entry of this shape: pooled if one is free, else new if the limit allows,

@@ -116,7 +116,7 @@ public final class SensitivityServer: BaseServer {
     /// both fields of that simulation have arrived.
     func joinCovariance(_ piece: DataPiece, field f: Int, step: Int, blockSize: Int) {
         for (pair, side) in pairsOfField[f] {
-            let key = JoinKey(owner: piece.header.simulationID, slot: UInt32(pair), step: UInt32(step))
+            let key = JoinKey(owner: piece.header.simulationID, slot: pairSlot(pair), step: UInt32(step))
             switch cache.add(key: key, part: side, parts: 2, blockSize: blockSize,
                              localOffset: piece.localOffset, piece: piece.values) {
             case .waiting: continue
@@ -146,10 +146,32 @@ public final class SensitivityServer: BaseServer {
         try writeReport(summary)
     }
 
+    /// Join-cache slots: fields for Sobol groups, then covariance pairs.
+    var fieldSlots: Range<UInt32> { 0..<UInt32(config.studyOptions.fieldNames.count) }
+    func pairSlot(_ pair: Int) -> UInt32 { UInt32(config.studyOptions.fieldNames.count + pair) }
+    var pairSlots: Range<UInt32> { fieldSlots.upperBound..<UInt32.max }
+
     /// A failed simulation's held-back data can never complete its group or pair.
     public override func simulationAbandoned(_ simulation: UInt32) {
-        let dropped = cache.discard(owner: members > 1 ? simulation / UInt32(members) : simulation)
+        var dropped = cache.discard(owner: simulation, slots: pairSlots).count
+        if members > 1 { dropped += cache.discard(owner: simulation / UInt32(members), slots: fieldSlots).count }
         if dropped > 0 { log.log(.info, "dropped \(dropped) held-back step blocks of failed simulation \(simulation)") }
+    }
+
+    /// A redrawn Sobol group: the steps its members delivered under the old draw and that
+    /// were never applied are dropped, and accepted again from the new draw. Steps already
+    /// applied stay applied (their resent data are duplicates). Covariance pieces held for
+    /// the members are dropped too (that step then misses the pair for those members).
+    public override func groupRedrawn(_ group: UInt32, members sims: [UInt32]) {
+        var dropped = 0
+        if members > 1 {
+            let keys = cache.discard(owner: group, slots: fieldSlots)
+            dropped += keys.count
+            let steps = keys.map { (field: Int($0.slot), step: Int($0.step)) }
+            for sim in sims { forgetReceived(simulation: sim, steps: steps) }
+        }
+        for sim in sims { dropped += cache.discard(owner: sim, slots: pairSlots).count }
+        log.log(.info, "group \(group) redrawn: dropped \(dropped) held-back step blocks of its previous draw")
     }
 
     /// Creates a field's state on its first piece, checking its size against the memory limits.

@@ -112,9 +112,10 @@ extension BaseServer {
             switch message {
             case let .jobState(group, state, code, reason):
                 log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")
-                let failures = coordinator.jobChanged(group: group, state: state, exitCode: code,
+                if state == .running { jobStarted[group] = Self.now() }
+                let outcomes = coordinator.jobChanged(group: group, state: state, exitCode: code,
                                                       reason: reason, now: Self.now())
-                try abandon(failures)
+                try handle(outcomes)
                 try submitGroups()
             case .ping, .welcome:
                 break
@@ -134,18 +135,6 @@ extension BaseServer {
         }
     }
 
-    func abandon(_ failures: [(simulation: UInt32, reason: String)]) throws {
-        for (sim, reason) in failures {
-            log.event("simulation \(sim) failed: \(reason)")
-            for (r, push) in internalPushes.enumerated() {
-                if r == 0 { tracker.close(simulation: sim); simulationAbandoned(sim) } else {
-                    try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
-                }
-            }
-        }
-        if !failures.isEmpty { try afterProgress() }
-    }
-
     func afterProgress() throws {
         let now = (UInt32(coordinator.finishedCount), UInt32(coordinator.failedCount))
         if now != progressSent {
@@ -162,7 +151,7 @@ extension BaseServer {
         guard !stopping, let writer = scriptWriter else { return }
         for group in coordinator.groupsToSubmit() {
             var members: [JobMember] = []
-            for s in coordinator.members(ofGroup: group) {
+            for s in coordinator.submittedMembers(ofGroup: group).map(Int.init) {
                 let client = config.clientConfig
                 let path = try writer.write(simulationID: UInt32(s), parameters: parameters[s],
                                             serverAddress: connectionEndpoint, studyDirectory: studyDirectory,
@@ -182,7 +171,8 @@ extension BaseServer {
             lastPingSent = now
             try sendToLauncher(.ping)
         }
-        try abandon(coordinator.expireGracePeriods(now: now))
+        try handle(coordinator.expireGracePeriods(now: now))
+        try submitGroups()
         if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {
             log.error("no message from the launcher for \(Int(now - lastLauncherMessage)) s: ending the study")
             endStudy(reason: "lost the launcher")

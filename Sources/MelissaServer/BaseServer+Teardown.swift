@@ -28,6 +28,10 @@ extension BaseServer {
             "failures": failures, "wall_time_seconds": elapsed, "exit_code": Int(exitCode),
             "server_ranks": commSize, "stopped": stopReason ?? NSNull(), "errors": studyErrors,
         ]
+        let faults = coordinator.faultCounts
+        summary["faults"] = ["resubmitted": faults.resubmitted, "redrawn": faults.redrawn, "given_up": faults.givenUp,
+                             "server_restarts": serverRestarts]
+        do { try writeFaultReport() } catch { recordError("cannot write faults.json: \(error)") }
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))
@@ -46,7 +50,10 @@ extension BaseServer {
         let text = "\(finished)/\(coordinator.simulationCount) simulations finished, \(failed) failed, "
             + "\(totals.accepted) messages applied (\(totals.bytes) bytes), \(totals.dropped) dropped "
             + "(\(totals.duplicates) duplicate, \(totals.outOfRangeStep) out-of-range step, \(totals.malformed) malformed), "
-            + String(format: "%.1f s", elapsed) + (stopReason.map { "; \($0)" } ?? "")
+            + String(format: "%.1f s", elapsed)
+            + (faults.resubmitted + faults.redrawn + serverRestarts > 0
+                ? "; faults: \(faults.resubmitted) resubmitted, \(faults.redrawn) redrawn, \(serverRestarts) server restart(s) (faults.json)" : "")
+            + (stopReason.map { "; \($0)" } ?? "")
         log.event("study ended: \(text)")
         try sendToLauncher(.studyEnd(exitCode: exitCode, finished: UInt32(finished), failed: UInt32(failed), summary: text))
         launcherSocket?.close()

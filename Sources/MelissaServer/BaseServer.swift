@@ -51,6 +51,11 @@ open class BaseServer {
     var sinceControlCheck = 0
     var stopping = false
     var tracker: CompletionTracker
+    /// When each simulation this rank is waiting for last sent data (stall detection).
+    var lastData: [UInt32: Double] = [:]
+    var lastStallCheck = 0.0
+    /// The latest parameter draw each redrawn group is known to have on this rank.
+    var knownDraws: [UInt32: UInt32] = [:]
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -61,6 +66,11 @@ open class BaseServer {
     var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
     var stopReason: String?
     var convergedRanks: Set<Int> = []
+    /// When each group's current job was reported running (stall reports about an older job
+    /// of the group are ignored).
+    var jobStarted: [UInt32: Double] = [:]
+    /// Times the launcher restarted the server in this study (`MELISSA_SERVER_RESTARTS`).
+    let serverRestarts: Int
     let startTime: Double
 
     /// Sets up this rank: binds its data and internal sockets (next free port when the
@@ -84,7 +94,12 @@ open class BaseServer {
                                        groupSize: config.jobGroupSize,
                                        jobLimit: config.launcherConfig.jobLimit,
                                        serverRanks: commSize,
-                                       dataGrace: min(options.simulationTimeout, 30))
+                                       dataGrace: min(options.simulationTimeout, 30),
+                                       policy: .init(faultTolerance: config.launcherConfig.faultTolerance,
+                                                     crashesBeforeRedraw: options.crashesBeforeRedraw,
+                                                     maxRedraws: options.maxRedraws,
+                                                     redrawWholeGroup: config.saConfig.sobolIndices))
+        serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
         host = config.serverConfig.advertisedHost ?? Self.hostName()
@@ -152,6 +167,11 @@ open class BaseServer {
     /// Called on every rank when a simulation is given up (its job failed or its data never
     /// came): a flavor drops whatever it holds back for it. Data already applied stays.
     open func simulationAbandoned(_ simulation: UInt32) {}
+
+    /// Called on every rank when a group's parameters were drawn again after failures: a
+    /// flavor drops the data it holds back for the group from the old draw (not yet applied)
+    /// and calls `forgetReceived` for it, so the new draw's data is accepted.
+    open func groupRedrawn(_ group: UInt32, members: [UInt32]) {}
 
     /// Called on rank 0 at the end of the study, after the counters are summed and before the
     /// launcher is told: a flavor writes its report here.
@@ -231,6 +251,7 @@ open class BaseServer {
         if ready[0] { handleSignals() }
         if ready[1] { try drainInternal() }
         if ready[2] { dataPending = true }
+        try checkStalls(now: Self.now())
         if rank == 0 {
             if ready.count > 3, ready[3] { try drainConnections() }
             if ready.count > 4, ready[4] { try drainLauncher() }
@@ -292,7 +313,11 @@ open class BaseServer {
             : (header.offset >= layout.block.lowerBound && header.offset + header.count <= layout.block.upperBound)
         guard inBlock else { counters.misrouted += 1; return nil }
         switch tracker.record(header, blockSize: layout.blockSize) {
-        case .duplicate: counters.duplicates += 1; return nil
+        case .duplicate:
+            counters.duplicates += 1
+            // A rerun resending what already arrived is still alive.
+            if lastData[header.simulationID] != nil { lastData[header.simulationID] = Self.now() }
+            return nil
         case .closed: counters.closedSimulation += 1; return nil
         case .inconsistent: counters.inconsistent += 1; return nil
         case let .accepted(simulationComplete):
@@ -301,7 +326,12 @@ open class BaseServer {
                 fieldLayouts[Int(header.field)] = layout
                 log.log(.info, "field \(options.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(layout.block.lowerBound), \(layout.block.upperBound))")
             }
-            if simulationComplete { try reportComplete(header.simulationID) }
+            if simulationComplete {
+                lastData[header.simulationID] = nil
+                try reportComplete(header.simulationID)
+            } else {
+                lastData[header.simulationID] = Self.now()
+            }
         }
         return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)))
     }
@@ -374,8 +404,11 @@ open class BaseServer {
             case let .simulationComplete(r, sim) where rank == 0:
                 try rankCompleted(rank: Int(r), simulation: sim)
             case let .simulationAbandoned(sim):
-                tracker.close(simulation: sim)
-                simulationAbandoned(sim)
+                abandonLocally(sim)
+            case let .simulationStalled(r, sim) where rank == 0:
+                try simulationStalled(sim, rank: Int(r))
+            case let .groupRedrawn(group, draw):
+                groupRedrawnLocally(group: group, draw: draw)
             case let .converged(r, flag) where rank == 0:
                 try rankConverged(rank: Int(r), flag)
             case .stop:

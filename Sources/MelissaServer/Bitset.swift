@@ -28,6 +28,28 @@ public struct Bitset: Sendable, Equatable {
         return true
     }
 
+    /// Removes `i` if present (indices outside 0..<capacity are never members).
+    public mutating func remove(_ i: Int) {
+        guard i >= 0, i < capacity else { return }
+        let mask: UInt64 = 1 << UInt64(i & 63)
+        if words[i >> 6] & mask == 0 { return }
+        words[i >> 6] &= ~mask
+        count -= 1
+    }
+
+    /// The packed words, bit i of word i / 64 for member i (for checkpoints).
+    public var packedWords: [UInt64] { words }
+
+    /// A set of `capacity` members from `packedWords`; nil when the word count does not match
+    /// or a bit beyond `capacity` is set.
+    public init?(capacity: Int, packedWords: [UInt64]) {
+        guard capacity >= 0, packedWords.count == (capacity + 63) / 64 else { return nil }
+        if capacity % 64 != 0, let last = packedWords.last, last >> UInt64(capacity % 64) != 0 { return nil }
+        self.capacity = capacity
+        words = packedWords
+        count = packedWords.reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+
     /// True when every member 0..<capacity is set.
     public var isFull: Bool { count == capacity }
 }

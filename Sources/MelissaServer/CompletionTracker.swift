@@ -25,6 +25,11 @@ public struct CompletionTracker {
         var seen: [UInt32: Bitset] = [:]
         var valuesPerStep: [UInt64]
         var completeSteps = 0
+        /// Steps known complete without per-client-rank detail (a reopened simulation):
+        /// any piece for them is a duplicate.
+        var sealed: Bitset?
+        /// This rank's block size for the field (values of a complete step).
+        var blockSize: UInt64 = 0
         init(steps: Int) { valuesPerStep = [UInt64](repeating: 0, count: steps) }
     }
 
@@ -66,9 +71,11 @@ public struct CompletionTracker {
         if simulation.fields[f] == nil { simulation.fields[f] = FieldProgress(steps: nbTimeSteps) }
         // Optional chaining through the array element mutates it in place.
         if simulation.fields[f]?.seen[header.clientRank]?.contains(step) == true { return .duplicate }
+        if simulation.fields[f]?.sealed?.contains(step) == true { return .duplicate }
         let received = (simulation.fields[f]?.valuesPerStep[step] ?? 0) + header.count
         // An empty block completes with its (empty) marker piece; others by value count.
         guard received <= blockSize, blockSize > 0 || header.count == 0 else { return .inconsistent }
+        simulation.fields[f]?.blockSize = blockSize
         simulation.fields[f]?.seen[header.clientRank, default: Bitset(capacity: nbTimeSteps)].insert(step)
         simulation.fields[f]?.valuesPerStep[step] = received
         if received == blockSize {
@@ -79,6 +86,51 @@ public struct CompletionTracker {
         open[sim] = nil
         closedSimulations.insert(Int(sim))
         return .accepted(simulationComplete: true)
+    }
+
+    /// Accepts a simulation's data again for the (field, step)s in `forget`, which were
+    /// received but never applied (held back, then discarded after a redraw); every other
+    /// step stays as it was, so its resent pieces are still duplicates. A simulation that had
+    /// completed on this rank is reopened with every step it had, minus `forget`. Returns
+    /// true when the simulation is open on this rank afterwards.
+    @discardableResult
+    public mutating func reopen(simulation sim: UInt32, forget: [(field: Int, step: Int)]) -> Bool {
+        let s = Int(sim)
+        guard s < closedSimulations.capacity else { return false }
+        let simulation: SimulationProgress
+        if let known = open[sim] {
+            simulation = known
+        } else if closedSimulations.contains(s) {
+            guard !forget.isEmpty else { return false }
+            // Completed: every step of every field had arrived. Rebuild that as sealed steps.
+            simulation = SimulationProgress(nbFields: nbFields)
+            for f in 0..<nbFields {
+                var progress = FieldProgress(steps: nbTimeSteps)
+                var all = Bitset(capacity: nbTimeSteps)
+                for t in 0..<nbTimeSteps { all.insert(t) }
+                progress.sealed = all
+                progress.completeSteps = nbTimeSteps
+                simulation.fields[f] = progress
+            }
+            simulation.completeFields = nbFields
+            closedSimulations.remove(s)
+            open[sim] = simulation
+        } else {
+            return false
+        }
+        for (f, t) in forget where f < nbFields && t < nbTimeSteps {
+            guard var progress = simulation.fields[f] else { continue }
+            let wasComplete = progress.sealed?.contains(t) == true
+                || (progress.seen.values.contains { $0.contains(t) } && progress.valuesPerStep[t] == progress.blockSize)
+            for key in Array(progress.seen.keys) { progress.seen[key]?.remove(t) }
+            progress.sealed?.remove(t)
+            let fieldWasComplete = progress.completeSteps == nbTimeSteps
+            if wasComplete { progress.completeSteps -= 1 }
+            progress.valuesPerStep[t] = 0
+            if fieldWasComplete && progress.completeSteps < nbTimeSteps { simulation.completeFields -= 1 }
+            simulation.fields[f] = progress
+        }
+        return true
     }
 
     /// Forgets a simulation's partial state and refuses its later data (failed job).

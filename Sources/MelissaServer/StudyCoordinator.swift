@@ -1,8 +1,9 @@
 import MelissaProtocol
 
 /// Rank 0's bookkeeping of the study: which simulations are pending, submitted, finished
-/// or failed, which groups hold a job slot, and when the study is over. Pure state, no I/O,
-/// so every transition is unit-testable.
+/// or failed, which groups hold a job slot, which failed groups run again (with the same or
+/// new parameters), and when the study is over. Pure state, no I/O, so every transition is
+/// unit-testable.
 public struct StudyCoordinator {
     /// Where one simulation stands.
     public enum SimulationState: Equatable, Sendable {
@@ -12,7 +13,61 @@ public struct StudyCoordinator {
         /// Its job ended but not every server rank has all its data yet; fails at `deadline`.
         case awaitingData(deadline: Double)
         case finished
+        /// Given up: its group cannot complete (or fault tolerance is off).
         case failed(reason: String)
+    }
+
+    /// One failed attempt of a group, for the study's fault report.
+    public struct Failure: Equatable, Sendable {
+        /// 1 for the group's first job, counting every job of every draw.
+        public var attempt: Int
+        /// The parameter draw the attempt ran (0 = the original draw).
+        public var draw: Int
+        public var simulations: [UInt32]
+        public var reason: String
+    }
+
+    /// A group's history of faults.
+    public struct GroupRecord: Equatable, Sendable {
+        /// Jobs submitted for the group so far.
+        public var jobs = 0
+        /// Failed attempts with the current draw.
+        public var failuresThisDraw = 0
+        /// Current parameter draw (0 = the original one).
+        public var draw = 0
+        public var failures: [Failure] = []
+        /// Why the server asked the launcher to cancel the group's job (no data in time): the
+        /// reason its coming failure is reported with.
+        public var cancelReason: String?
+    }
+
+    /// What a group's failure leads to.
+    public enum Outcome: Equatable, Sendable {
+        /// Run the unfinished simulations again with the same parameters.
+        case retry(group: UInt32, simulations: [UInt32], reason: String)
+        /// Draw new parameters for `simulations` (draw number `draw`) and run them again.
+        case redraw(group: UInt32, draw: Int, simulations: [UInt32], reason: String)
+        /// The group cannot complete: its unfinished simulations are failed for good.
+        case gaveUp(group: UInt32, simulations: [UInt32], reason: String)
+        /// Fault tolerance is off: the study ends.
+        case fatal(group: UInt32, simulations: [UInt32], reason: String)
+    }
+
+    /// How failures are handled (`launcher_config.fault_tolerance`, `crashes_before_redraw`,
+    /// `max_redraws`, and whether a redraw takes the whole group: Sobol pick-freeze groups).
+    public struct FaultPolicy: Equatable, Sendable {
+        public var faultTolerance: Bool
+        public var crashesBeforeRedraw: Int
+        public var maxRedraws: Int
+        public var redrawWholeGroup: Bool
+
+        public init(faultTolerance: Bool = true, crashesBeforeRedraw: Int = 1, maxRedraws: Int = 2,
+                    redrawWholeGroup: Bool = false) {
+            self.faultTolerance = faultTolerance
+            self.crashesBeforeRedraw = max(1, crashesBeforeRedraw)
+            self.maxRedraws = max(0, maxRedraws)
+            self.redrawWholeGroup = redrawWholeGroup
+        }
     }
 
     public let simulationCount: Int
@@ -21,21 +76,27 @@ public struct StudyCoordinator {
     public let serverRanks: Int
     /// Seconds a simulation whose job ended may still take to deliver its data.
     public let dataGrace: Double
+    public let policy: FaultPolicy
 
-    public private(set) var states: [SimulationState]
-    private var completeRanks: [UInt32: Bitset] = [:]
-    private var nextGroup = 0
+    public internal(set) var states: [SimulationState]
+    public internal(set) var records: [UInt32: GroupRecord] = [:]
+    var completeRanks: [UInt32: Bitset] = [:]
+    var nextGroup = 0
+    /// Failed groups waiting for a job slot to run again, oldest first.
+    public internal(set) var retryQueue: [UInt32] = []
     /// Groups holding a job slot (submitted, job not ended).
-    public private(set) var activeGroups: Set<UInt32> = []
-    public private(set) var finishedCount = 0
-    public private(set) var failedCount = 0
+    public internal(set) var activeGroups: Set<UInt32> = []
+    public internal(set) var finishedCount = 0
+    public internal(set) var failedCount = 0
 
-    public init(simulationCount: Int, groupSize: Int, jobLimit: Int, serverRanks: Int, dataGrace: Double) {
+    public init(simulationCount: Int, groupSize: Int, jobLimit: Int, serverRanks: Int, dataGrace: Double,
+                policy: FaultPolicy = FaultPolicy()) {
         self.simulationCount = simulationCount
         self.groupSize = max(1, groupSize)
         self.jobLimit = max(1, jobLimit)
         self.serverRanks = serverRanks
         self.dataGrace = dataGrace
+        self.policy = policy
         states = Array(repeating: .pending, count: simulationCount)
     }
 
@@ -48,20 +109,55 @@ public struct StudyCoordinator {
         return lo..<min(lo + groupSize, simulationCount)
     }
 
+    /// The group simulation `sim` belongs to.
+    public func group(of sim: UInt32) -> UInt32 { sim / UInt32(groupSize) }
+
+    /// The members of `g` its next (or current) job runs: those submitted and not yet done.
+    public func submittedMembers(ofGroup g: UInt32) -> [UInt32] {
+        members(ofGroup: g).filter { states[$0] == .submitted }.map(UInt32.init)
+    }
+
     /// True once every simulation finished or failed.
     public var isDone: Bool { finishedCount + failedCount == simulationCount }
 
     /// Simulations whose job is running.
     public var runningCount: Int { states.filter { $0 == .running }.count }
 
-    /// Takes the next groups to submit while job slots are free.
+    /// Groups run again so far (same parameters), redrawn, and given up: the fault summary.
+    public var faultCounts: (resubmitted: Int, redrawn: Int, givenUp: Int) {
+        var resubmitted = 0, redrawn = 0
+        for record in records.values {
+            resubmitted += max(0, record.jobs - 1 - record.draw)
+            redrawn += record.draw
+        }
+        let givenUp = Set(states.indices.filter { if case .failed = states[$0] { return true } else { return false } }
+            .map { group(of: UInt32($0)) }).count
+        return (resubmitted, redrawn, givenUp)
+    }
+
+    /// Takes the groups to submit while job slots are free: failed groups waiting to run
+    /// again first, then new ones. Their simulations to run are now `submitted`.
     public mutating func groupsToSubmit() -> [UInt32] {
         var out: [UInt32] = []
-        while activeGroups.count < jobLimit, nextGroup < groupCount {
-            let g = UInt32(nextGroup)
-            nextGroup += 1
+        while activeGroups.count < jobLimit {
+            let g: UInt32
+            if !retryQueue.isEmpty {
+                g = retryQueue.removeFirst()
+            } else if nextGroup < groupCount {
+                g = UInt32(nextGroup)
+                nextGroup += 1
+            } else {
+                break
+            }
+            var any = false
+            for s in members(ofGroup: g) where states[s] == .pending {
+                states[s] = .submitted
+                any = true
+            }
+            // A retried group whose late data completed it meanwhile needs no job.
+            guard any else { continue }
             activeGroups.insert(g)
-            for s in members(ofGroup: g) where states[s] == .pending { states[s] = .submitted }
+            records[g, default: GroupRecord()].jobs += 1
             out.append(g)
         }
         return out
@@ -72,6 +168,8 @@ public struct StudyCoordinator {
     public mutating func rankCompleted(rank: Int, simulation sim: UInt32) -> Bool {
         let s = Int(sim)
         guard s < simulationCount, rank < serverRanks else { return false }
+        // A pending simulation is waiting to run again: data of its failed job arriving late
+        // can still complete it (the rerun's copies are then dropped as duplicates).
         switch states[s] {
         case .finished, .failed: return false
         default: break
@@ -85,11 +183,19 @@ public struct StudyCoordinator {
         return true
     }
 
-    /// Applies a job state from the launcher; returns the simulations that failed because of it.
+    /// Notes why the group's job is being cancelled, so its failure is reported with it.
+    /// Returns false when the group holds no job slot (nothing to cancel).
+    public mutating func cancelling(group g: UInt32, reason: String) -> Bool {
+        guard activeGroups.contains(g), records[g]?.cancelReason == nil else { return false }
+        records[g, default: GroupRecord()].cancelReason = reason
+        return true
+    }
+
+    /// Applies a job state from the launcher; returns what the group's failure leads to, if any.
     public mutating func jobChanged(group: UInt32, state: JobState, exitCode: Int32, reason: String,
-                                    now: Double) -> [(simulation: UInt32, reason: String)] {
+                                    now: Double) -> [Outcome] {
         guard Int(group) < groupCount, activeGroups.contains(group) else { return [] }
-        var failures: [(UInt32, String)] = []
+        var unfinished: [UInt32] = []
         for s in members(ofGroup: group) {
             switch (states[s], state) {
             case (.submitted, .running):
@@ -97,33 +203,80 @@ public struct StudyCoordinator {
             case (.submitted, .terminated), (.running, .terminated):
                 states[s] = .awaitingData(deadline: now + dataGrace)
             case (.submitted, .failed), (.running, .failed), (.awaitingData, .failed):
-                let why = reason.isEmpty ? "job failed with exit code \(exitCode)" : reason
-                states[s] = .failed(reason: why)
-                failedCount += 1
-                completeRanks[UInt32(s)] = nil
-                failures.append((UInt32(s), why))
+                unfinished.append(UInt32(s))
             default:
                 break
             }
         }
-        if state == .terminated || state == .failed { activeGroups.remove(group) }
-        return failures
+        guard state == .terminated || state == .failed else { return [] }
+        activeGroups.remove(group)
+        guard !unfinished.isEmpty else {
+            records[group]?.cancelReason = nil
+            return []
+        }
+        let why = records[group]?.cancelReason
+            ?? (reason.isEmpty ? "job failed with exit code \(exitCode)" : "\(reason) (exit code \(exitCode))")
+        return [groupFailed(group, simulations: unfinished, reason: why)]
     }
 
-    /// Fails the simulations whose data did not all arrive within the grace period.
-    public mutating func expireGracePeriods(now: Double) -> [(simulation: UInt32, reason: String)] {
-        var failures: [(UInt32, String)] = []
+    /// Simulations whose job ended but whose data did not all arrive within the grace period:
+    /// their groups fail (and run again, as the fault policy says).
+    public mutating func expireGracePeriods(now: Double) -> [Outcome] {
+        var expired: [UInt32: [UInt32]] = [:]
         for s in 0..<simulationCount {
             if case let .awaitingData(deadline) = states[s], now >= deadline {
-                let have = completeRanks[UInt32(s)]?.count ?? 0
-                let why = "job exited 0 but only \(have) of \(serverRanks) server ranks received all its data"
-                states[s] = .failed(reason: why)
-                failedCount += 1
-                completeRanks[UInt32(s)] = nil
-                failures.append((UInt32(s), why))
+                expired[group(of: UInt32(s)), default: []].append(UInt32(s))
             }
         }
-        return failures
+        return expired.keys.sorted().map { g in
+            let sims = expired[g] ?? []
+            let have = sims.map { completeRanks[$0]?.count ?? 0 }.min() ?? 0
+            let why = "job exited 0 but only \(have) of \(serverRanks) server ranks received all the data of simulation(s) \(sims.map(String.init).joined(separator: ", "))"
+            return groupFailed(g, simulations: sims, reason: why)
+        }
+    }
+
+    /// One failed attempt of group `g` whose `simulations` did not finish.
+    mutating func groupFailed(_ g: UInt32, simulations: [UInt32], reason: String) -> Outcome {
+        var record = records[g] ?? GroupRecord()
+        record.cancelReason = nil
+        record.failuresThisDraw += 1
+        record.failures.append(Failure(attempt: record.jobs, draw: record.draw, simulations: simulations, reason: reason))
+        defer { records[g] = record }
+        for s in simulations { completeRanks[s] = nil }
+        guard policy.faultTolerance else {
+            fail(simulations, reason: reason + " (launcher_config.fault_tolerance is false)")
+            return .fatal(group: g, simulations: simulations, reason: reason)
+        }
+        if record.failuresThisDraw < policy.crashesBeforeRedraw {
+            for s in simulations { states[Int(s)] = .pending }
+            retryQueue.append(g)
+            return .retry(group: g, simulations: simulations, reason: reason)
+        }
+        guard record.draw < policy.maxRedraws else {
+            let why = "given up after \(record.failures.count) failed attempt(s) over \(record.draw + 1) parameter draw(s) "
+                + "(crashes_before_redraw \(policy.crashesBeforeRedraw), max_redraws \(policy.maxRedraws)); last: \(reason)"
+            fail(simulations, reason: why)
+            return .gaveUp(group: g, simulations: simulations, reason: why)
+        }
+        record.draw += 1
+        record.failuresThisDraw = 0
+        // A pick-freeze group is one sample: every member takes the new draw, finished ones too.
+        let redrawn = policy.redrawWholeGroup ? members(ofGroup: g).map(UInt32.init) : simulations
+        for s in redrawn {
+            if states[Int(s)] == .finished { finishedCount -= 1 }
+            states[Int(s)] = .pending
+            completeRanks[s] = nil
+        }
+        retryQueue.append(g)
+        return .redraw(group: g, draw: record.draw, simulations: redrawn, reason: reason)
+    }
+
+    mutating func fail(_ simulations: [UInt32], reason: String) {
+        for s in simulations {
+            states[Int(s)] = .failed(reason: reason)
+            failedCount += 1
+        }
     }
 
     /// The earliest pending grace deadline, for the poll timeout.

@@ -130,7 +130,11 @@ final class FuzzTests: XCTestCase {
                 XCTAssertEqual(decoding(m.encode(), with: ControlMessage.decode), .success(m))
             }
             let internalMessages: [InternalMessage] = [.simulationComplete(rank: u32(), simulationID: u32()),
-                                                       .simulationAbandoned(simulationID: u32()), .stop]
+                                                       .simulationAbandoned(simulationID: u32()), .stop,
+                                                       .simulationStalled(rank: u32(), simulationID: u32()),
+                                                       .groupRedrawn(groupID: u32(), draw: u32()),
+                                                       .checkpoint(sequence: UInt64(u32()) << 32 | UInt64(u32()),
+                                                                   thenStop: u32() & 1 == 1)]
             for m in internalMessages {
                 XCTAssertEqual(decoding(m.encode(), with: InternalMessage.decode), .success(m))
             }

@@ -210,7 +210,7 @@ final class GoldenBytesTests: XCTestCase {
             (.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: "")]), 3),
             (.jobState(groupID: 0, state: .running, exitCode: 0, reason: ""), 4), (.ping, 5),
             (.progress(finished: 0, failed: 0, total: 0, bytesReceived: 0), 6), (.stop(reason: ""), 7),
-            (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8),
+            (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8), (.cancelJob(groupID: 0, reason: ""), 9),
         ]
         for (message, kind) in kinds {
             XCTAssertEqual(message.kind, kind)
@@ -251,6 +251,34 @@ final class GoldenBytesTests: XCTestCase {
         guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0100 0400 02000000 02"), with: InternalMessage.decode) else {
             return XCTFail("flag 2 must be refused")
         }
+    }
+
+    func testInternalSimulationStalled() {
+        let message = InternalMessage.simulationStalled(rank: 1, simulationID: 0x0102)
+        let golden = hex("4d4c5349 0100 0500 01000000 02010000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+    }
+
+    func testInternalGroupRedrawn() {
+        let message = InternalMessage.groupRedrawn(groupID: 7, draw: 2)
+        let golden = hex("4d4c5349 0100 0600 07000000 02000000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+    }
+
+    func testInternalCheckpoint() {
+        let message = InternalMessage.checkpoint(sequence: 0x0102030405, thenStop: true)
+        let golden = hex("4d4c5349 0100 0700 05040302 01000000 01")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0100 0700 05040302 01000000 02"), with: InternalMessage.decode) else {
+            return XCTFail("stop flag 2 must be refused")
+        }
+    }
+
+    func testControlCancelJob() {
+        assertControl(.cancelJob(groupID: 3, reason: "idle"), hex("4d4c5343 0100 0900 03000000 0400 69646c65"))
     }
 
     // MARK: Strings

@@ -1,0 +1,174 @@
+import Foundation
+import MelissaProtocol
+
+/// Client failures: what the coordinator decided about a failed group (run again, draw new
+/// parameters, give up, or end the study), simulations that stopped sending data, and the
+/// study's fault report (`faults.json`).
+extension BaseServer {
+    /// Rank 0: carries out the coordinator's decisions about failed groups.
+    func handle(_ outcomes: [StudyCoordinator.Outcome]) throws {
+        for outcome in outcomes {
+            switch outcome {
+            case let .retry(group, sims, reason):
+                let jobs = coordinator.records[group]?.jobs ?? 0
+                log.event("group \(group) failed (\(reason)): running simulation(s) \(list(sims)) again with the same parameters (attempt \(jobs + 1))")
+            case let .redraw(group, draw, sims, reason):
+                log.event("group \(group) failed (\(reason)): drawing new parameters for simulation(s) \(list(sims)) (draw \(draw), after \(config.studyOptions.crashesBeforeRedraw) failure(s) of the previous one)")
+                try redraw(group: group, draw: draw, simulations: sims)
+            case let .gaveUp(group, sims, reason):
+                recordError("group \(group) cannot complete, simulation(s) \(list(sims)) failed: \(reason)")
+                try abandon(sims)
+            case let .fatal(group, sims, reason):
+                try abandon(sims)
+                endStudy(reason: "simulation(s) \(list(sims)) of group \(group) failed: \(reason); launcher_config.fault_tolerance is false, so the study ends at the first failure")
+            }
+        }
+        if !outcomes.isEmpty { try afterProgress() }
+    }
+
+    /// Tells every rank that `sims` will never complete: their partial state is dropped.
+    func abandon(_ sims: [UInt32]) throws {
+        for sim in sims {
+            for (r, push) in internalPushes.enumerated() {
+                if r == 0 { abandonLocally(sim) } else {
+                    try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
+                }
+            }
+        }
+    }
+
+    func abandonLocally(_ sim: UInt32) {
+        tracker.close(simulation: sim)
+        lastData[sim] = nil
+        simulationAbandoned(sim)
+    }
+
+    /// New parameters for `sims` of `group` (draw number `draw`), written to parameters.csv,
+    /// and every rank told, so data held back from the old draw is discarded.
+    func redraw(group: UInt32, draw: Int, simulations sims: [UInt32]) throws {
+        let fresh = try redrawnParameters(group: group, draw: draw, simulations: sims)
+        for (sim, p) in zip(sims, fresh) { parameters[Int(sim)] = p }
+        try writeParameterTable()
+        for (r, push) in internalPushes.enumerated() {
+            if r == 0 { groupRedrawnLocally(group: group, draw: UInt32(draw)) } else {
+                try push.send(InternalMessage.groupRedrawn(groupID: group, draw: UInt32(draw)).encode())
+            }
+        }
+    }
+
+    /// Parameters of a redraw, reproducible from the study seed alone (so a restarted server
+    /// draws the same): uniform in the bounds, from a stream seeded by (seed, group or
+    /// simulation, draw). A Sobol group draws one 2p-dimensional point and expands it into
+    /// its p + 2 pick-freeze rows, exactly like its first draw.
+    func redrawnParameters(group: UInt32, draw: Int, simulations sims: [UInt32]) throws -> [[Double]] {
+        let options = config.studyOptions
+        let seed = UInt64(options.seed)
+        if config.saConfig.sobolIndices {
+            let p = options.nbParameters
+            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: options.lBounds + options.lBounds,
+                                                  upperBounds: options.uBounds + options.uBounds,
+                                                  seed: Self.redrawSeed(seed, UInt64(group), UInt64(draw)), count: 1)
+            let point = sampler.next()
+            let rows = PickFreeze.expand(a: Array(point[0..<p]), b: Array(point[p..<(2 * p)]))
+            let first = coordinator.members(ofGroup: group).lowerBound
+            return sims.map { rows[Int($0) - first] }
+        }
+        return try sims.map { sim in
+            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: options.lBounds, upperBounds: options.uBounds,
+                                                  seed: Self.redrawSeed(seed, UInt64(sim), UInt64(draw)), count: 1)
+            return sampler.next()
+        }
+    }
+
+    /// SplitMix64 finaliser over (seed, id, draw): independent streams per redraw.
+    static func redrawSeed(_ seed: UInt64, _ id: UInt64, _ draw: UInt64) -> UInt64 {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (id &+ 1) &+ 0xD1B5_4A32_D192_ED03 &* draw
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Every rank: a group's parameters changed. Applied once per draw number, so a repeated
+    /// notice (after a server restart) changes nothing.
+    func groupRedrawnLocally(group: UInt32, draw: UInt32) {
+        guard draw > knownDraws[group, default: 0] else { return }
+        knownDraws[group] = draw
+        groupRedrawn(group, members: coordinator.members(ofGroup: group).map(UInt32.init))
+    }
+
+    /// Forgets that these (field, step)s of `simulation` arrived, so the new draw's data for
+    /// them is accepted (a flavor calls it for data it held back and discarded).
+    public func forgetReceived(simulation: UInt32, steps: [(field: Int, step: Int)]) {
+        tracker.reopen(simulation: simulation, forget: steps)
+    }
+
+    // MARK: - simulations that stop sending
+
+    /// Every rank, at most once a second: simulations this rank is waiting for that sent
+    /// nothing for `simulation_timeout` seconds are reported to rank 0 (once each).
+    func checkStalls(now: Double) throws {
+        guard now - lastStallCheck >= 1 else { return }
+        lastStallCheck = now
+        let timeout = config.studyOptions.simulationTimeout
+        for (sim, seen) in lastData where now - seen > timeout {
+            lastData[sim] = nil
+            if rank == 0 {
+                try simulationStalled(sim, rank: 0, silence: now - seen)
+            } else {
+                try internalPushes[0].send(InternalMessage.simulationStalled(rank: UInt32(rank), simulationID: sim).encode())
+            }
+        }
+    }
+
+    /// Rank 0: a simulation went silent on some rank. Its group's job is cancelled through the
+    /// launcher (its failure then runs it again), unless that job started too recently to
+    /// be the one that went silent.
+    func simulationStalled(_ sim: UInt32, rank r: Int, silence: Double? = nil) throws {
+        guard Int(sim) < coordinator.simulationCount else { return }
+        let group = coordinator.group(of: sim)
+        let timeout = config.studyOptions.simulationTimeout
+        if let started = jobStarted[group], Self.now() - started < timeout { return }
+        switch coordinator.states[Int(sim)] {
+        case .submitted, .running: break
+        default: return
+        }
+        let reason = "no data from simulation \(sim) on server rank \(r) for more than \(Self.seconds(timeout)) (study_options.simulation_timeout)"
+        guard coordinator.cancelling(group: group, reason: reason) else { return }
+        log.event("\(reason): asking the launcher to cancel group \(group)")
+        try sendToLauncher(.cancelJob(groupID: group, reason: reason))
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
+    }
+
+    func list(_ sims: [UInt32]) -> String { sims.map(String.init).joined(separator: ", ") }
+
+    // MARK: - the fault report
+
+    /// Rank 0: `faults.json`, what went wrong and what was done about it, group by group.
+    func writeFaultReport() throws {
+        let counts = coordinator.faultCounts
+        var groups: [[String: Any]] = []
+        for g in coordinator.records.keys.sorted() {
+            guard let record = coordinator.records[g], !record.failures.isEmpty else { continue }
+            let members = coordinator.members(ofGroup: g)
+            let failed = members.contains { if case .failed = coordinator.states[$0] { return true } else { return false } }
+            groups.append([
+                "group": Int(g), "simulations": Array(members), "jobs": record.jobs, "draws": record.draw + 1,
+                "state": failed ? "given_up" : members.allSatisfy({ coordinator.states[$0] == .finished }) ? "finished" : "incomplete",
+                "failures": record.failures.map { f in
+                    ["attempt": f.attempt, "draw": f.draw, "simulations": f.simulations.map(Int.init), "reason": f.reason] as [String: Any]
+                },
+            ])
+        }
+        let report: [String: Any] = [
+            "resubmitted": counts.resubmitted, "redrawn": counts.redrawn, "given_up": counts.givenUp,
+            "server_restarts": serverRestarts, "fault_tolerance": config.launcherConfig.faultTolerance,
+            "crashes_before_redraw": config.studyOptions.crashesBeforeRedraw,
+            "max_redraws": config.studyOptions.maxRedraws, "groups": groups,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/faults.json"), options: .atomic)
+    }
+}
