@@ -24,7 +24,7 @@ enum ConfigDefaults {
     @usableFromInline static let sampler = SamplerKind.uniform
     @usableFromInline static let jobLimit = 2
     @usableFromInline static let timerDelay = 1.0
-    @usableFromInline static let faultTolerance = false
+    @usableFromInline static let faultTolerance = true
     @usableFromInline static let launcherPort = 5555
     @usableFromInline static let serverTimeout = 60.0
     @usableFromInline static let stdOutput = true

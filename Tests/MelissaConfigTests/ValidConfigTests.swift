@@ -68,7 +68,7 @@ final class ValidConfigTests: XCTestCase {
         XCTAssertEqual(launcher.schedulerArgServer, [])
         XCTAssertEqual(launcher.jobLimit, 2)
         XCTAssertEqual(launcher.timerDelay, 1)
-        XCTAssertEqual(launcher.faultTolerance, false)
+        XCTAssertEqual(launcher.faultTolerance, true)
         XCTAssertEqual(launcher.launcherPort, 5555)
         XCTAssertEqual(launcher.serverTimeout, 60)
         XCTAssertEqual(launcher.stdOutput, true)

@@ -20,7 +20,7 @@ def prefix():
 
 def base_config(tmp, *, sims, steps, executable, args, server_ranks=2, client_ranks=2, job_limit=2,
                 preprocessing=(), ports=(21003, 25000), simulation_timeout=None, seed=7,
-                bounds=([0.5, 100.0], [2.0, 500.0]), group_size=1):
+                bounds=([0.5, 100.0], [2.0, 500.0]), group_size=1, fault_tolerance=False):
     """A valid two-parameter study config (a dict) whose output goes to `tmp/study`."""
     options = {
         "field_names": ["temperature"],
@@ -46,6 +46,8 @@ def base_config(tmp, *, sims, steps, executable, args, server_ranks=2, client_ra
             "job_limit": job_limit,
             "timer_delay": 0.1,
             "server_timeout": 30,
+            # Off unless a test is about faults: a deliberately failing client then fails once.
+            "fault_tolerance": fault_tolerance,
         },
         "client_config": {
             "executable_command": str(executable),

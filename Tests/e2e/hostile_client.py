@@ -14,7 +14,9 @@ wire protocol of docs/PROTOCOL.md by hand with pyzmq, as one client rank (client
   answer is saved to DIR/handshake.sim<S>.json.
 
 PLAN.json: {"global_size": N, "sims": {"<sim id>": {"kinds": [...], "stop_after": k,
-"bad_handshake": true, "exit_code": 0}}}; a simulation absent from "sims" is well behaved.
+"bad_handshake": true, "exit_code": 0, "hang_after": k}}}; a simulation absent from "sims" is
+well behaved. "hang_after": k sends k steps and then hangs (sleeps) without exiting, on its
+first run only (a marker file in DIR records it), so a rerun completes.
 Every message sent (valid or not) is logged to DIR/sent.sim<S>.json: per kind, the count
 and bytes, so a test can check that it expects exactly what went on the wire.
 """
@@ -25,6 +27,7 @@ import pathlib
 import random
 import struct
 import sys
+import time
 
 import numpy as np
 import zmq
@@ -240,7 +243,12 @@ def main(argv):
                     send(kind, r, frames)
 
     hostile("first")
+    hang_marker = dump / f"hung.sim{sim}"
+    hang_after = mine.get("hang_after") if not hang_marker.exists() else None
     for t in range(stop_after):
+        if t == hang_after:
+            hang_marker.write_text("hung once\n")
+            time.sleep(3600)
         if t == 0:
             hostile("pre")
         for r in range(m):
