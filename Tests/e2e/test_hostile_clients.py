@@ -240,7 +240,8 @@ def test_ranks_that_learned_different_sizes_do_not_crash_the_server(tmp_path, pr
     # Simulation 0's first message to server rank 0 says the field has 1000 values and lies
     # in rank 0's block of that size: rank 0 accepts it (the first message gives the size),
     # rank 1 learns 10 from valid data; rank 0 then drops all valid data as inconsistent, so
-    # both simulations fail. The study must still end in order, with its summary.
+    # simulation 0 fails, which ends the study (fault tolerance off). It must end in order,
+    # with its summary.
     plan = {0: {"kinds": ["layout_accepted"]}}
     config, dump = hostile_study(tmp_path, plan, sims=sims, job_limit=1, simulation_timeout=2,
                                  ports=(23403, 27400))
@@ -250,7 +251,7 @@ def test_ranks_that_learned_different_sizes_do_not_crash_the_server(tmp_path, pr
     err = re.sub(r"\x1b\[[0-9;]*m", "", err)
     assert "crashed" not in err and "signal" not in proc.stdout + proc.stderr, err[:3000]
     summary = json.loads((study / "summary.json").read_text())
-    assert summary["failed"] == sims and summary["finished"] == 0, summary
-    assert summary["counters"]["inconsistent"] == STEPS * sims, summary
+    assert summary["failed"] == 1 and summary["finished"] == 0, summary
+    assert summary["counters"]["inconsistent"] >= STEPS, summary
     assert any("different field sizes" in e for e in summary["errors"]), summary
     check_launcher(proc, 1)

@@ -205,6 +205,6 @@ def test_field_sizes_refuse_data_of_another_size(tmp_path, prefix):
     check(proc, 1)
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
     assert summary["counters"]["inconsistent"] > 0 and summary["counters"]["accepted"] == 0, summary
-    assert summary["failed"] == 2
+    assert summary["failed"] >= 1 and summary["finished"] == 0, summary
     log = (tmp_path / "study" / "server.rank0.log").read_text()
     assert "study_options.field_sizes says 4" in log

@@ -72,12 +72,15 @@ def test_groups_of_simulations_run_as_one_job(tmp_path, prefix):
 
 
 def test_failing_simulations_end_the_study_with_the_reason(tmp_path, prefix):
-    config, _ = study_config(tmp_path, prefix, sims=2, steps=3, executable="/bin/false")
+    """With fault tolerance off (the e2e default, see conftest), the first failure ends it."""
+    config, _ = study_config(tmp_path, prefix, sims=2, steps=3, executable="/bin/false", job_limit=1)
     proc = run_launcher(prefix, config)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
-    assert summary["failed"] == 2 and summary["finished"] == 0
-    assert "exit" in summary["failures"][0]["reason"]
+    assert summary["failed"] == 1 and summary["finished"] == 0, summary
+    assert "exit code 1" in summary["failures"][0]["reason"], summary
+    assert "fault_tolerance is false" in summary["stopped"], summary
+    assert "fault_tolerance is false" in proc.stdout, proc.stdout
 
 
 def test_sigterm_stops_everything_and_leaves_no_process(tmp_path, prefix):
