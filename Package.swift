@@ -39,7 +39,7 @@ let package = Package(
         // The sensitivity-analysis flavor (statistics on top of BaseServer).
         .target(name: "MelissaSensitivity",
                 dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport", "MelissaStatistics",
-                               "MelissaNetCDF", "MelissaReport"]),
+                               "MelissaNetCDF", "MelissaReport", "MelissaCheckpoint"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.

@@ -1,3 +1,5 @@
+import MelissaCheckpoint
+
 /// Which data waits together: an owner (a Sobol group, or a simulation for a covariance
 /// pair), a slot (the field for a group, nbFields + the pair index for a pair: disjoint, so a
 /// group and a simulation with the same number never share a key), and a time step.
@@ -15,9 +17,9 @@ final class JoinEntry {
     let blockSize: Int
     /// parts × blockSize values, part-major.
     let values: UnsafeMutableBufferPointer<Double>
-    private var received: [Int]
-    private var arrived: [Bool]
-    private(set) var completeParts = 0
+    fileprivate var received: [Int]
+    fileprivate var arrived: [Bool]
+    fileprivate(set) var completeParts = 0
 
     init(parts: Int, blockSize: Int) {
         self.parts = parts
@@ -75,7 +77,7 @@ struct JoinCache {
     let limitBytes: Int
     /// Memory held: waiting entries plus released ones kept for reuse (never above the limit).
     private(set) var bytes = 0
-    private var entries: [JoinKey: JoinEntry] = [:]
+    fileprivate var entries: [JoinKey: JoinEntry] = [:]
     /// Released entries by shape (parts, block size), reused before allocating.
     private var pool: [[Int]: [JoinEntry]] = [:]
 
@@ -122,7 +124,7 @@ struct JoinCache {
 
     /// A reset entry of this shape: pooled if one is free, else new if the limit allows,
     /// after freeing pooled entries of other shapes. Nil when the limit is reached.
-    private mutating func takeEntry(parts: Int, blockSize: Int) -> JoinEntry? {
+    fileprivate mutating func takeEntry(parts: Int, blockSize: Int) -> JoinEntry? {
         let shape = [parts, blockSize]
         if let reused = pool[shape]?.popLast() { return reused }
         let needed = max(1, parts * blockSize) * MemoryLayout<Double>.stride
@@ -133,5 +135,58 @@ struct JoinCache {
         guard bytes + needed <= limitBytes else { return nil }
         bytes += needed
         return JoinEntry(parts: parts, blockSize: blockSize)
+    }
+}
+
+/// The cache in a checkpoint (`JOIN`): every waiting entry with the values it holds, so
+/// pieces that arrived before a restart still meet their partners after it.
+extension JoinCache {
+    func encode(into w: inout CheckpointEncoder) {
+        let keys = entries.keys.sorted { ($0.owner, $0.slot, $0.step) < ($1.owner, $1.slot, $1.step) }
+        w.u64(UInt64(keys.count))
+        for key in keys {
+            guard let entry = entries[key] else { continue }
+            w.u32(key.owner); w.u32(key.slot); w.u32(key.step)
+            w.u64(UInt64(entry.parts)); w.u64(UInt64(entry.blockSize))
+            w.u64Array(entry.received.map(UInt64.init))
+            for a in entry.arrived { w.bool(a) }
+            w.f64s(UnsafeBufferPointer(entry.values))
+        }
+    }
+
+    /// Replaces the cache's content with a checkpoint's; keys must lie below the bounds given
+    /// and the entries within the cache's limit.
+    mutating func restore(from r: inout CheckpointDecoder, maxOwner: UInt32, maxSlot: UInt32,
+                          maxStep: UInt32) throws(CheckpointError) {
+        let count = try r.u64(field: "entries")
+        for key in Array(entries.keys) { release(key) }
+        for _ in 0..<count {
+            let key = JoinKey(owner: try r.u32(field: "owner"), slot: try r.u32(field: "slot"), step: try r.u32(field: "step"))
+            guard key.owner < maxOwner, key.slot < maxSlot, key.step < maxStep else {
+                throw r.invalid(field: "entry key", "(\(key.owner), \(key.slot), \(key.step)) outside the study")
+            }
+            let parts = try r.u64(field: "parts"), blockSize = try r.u64(field: "block size")
+            guard parts >= 1, parts <= 1 << 16, blockSize <= 1 << 40 else {
+                throw r.invalid(field: "entry shape", "\(parts) parts of \(blockSize)")
+            }
+            let received = try r.u64Array(field: "received")
+            guard received.count == Int(parts), received.allSatisfy({ $0 <= blockSize }) else {
+                throw r.invalid(field: "received", "does not match \(parts) parts of \(blockSize)")
+            }
+            var arrived: [Bool] = []
+            for _ in 0..<parts { arrived.append(try r.bool(field: "arrived")) }
+            let values = try r.f64Array(field: "values")
+            guard values.count == max(1, Int(parts * blockSize)) || (values.count == Int(parts * blockSize)) else {
+                throw r.invalid(field: "values", "\(values.count), expected \(parts * blockSize)")
+            }
+            guard let entry = takeEntry(parts: Int(parts), blockSize: Int(blockSize)) else {
+                throw r.invalid(field: "entries", "more than sa_config.cache_limit_mb holds")
+            }
+            for (i, v) in values.prefix(entry.values.count).enumerated() { entry.values[i] = v }
+            entry.received = received.map { Int($0) }
+            entry.arrived = arrived
+            entry.completeParts = zip(arrived, entry.received).filter { $0 && $1 == Int(blockSize) }.count
+            entries[key] = entry
+        }
     }
 }

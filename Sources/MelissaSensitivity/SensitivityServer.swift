@@ -1,4 +1,5 @@
 import Foundation
+import MelissaCheckpoint
 import MelissaConfig
 import MelissaProtocol
 import MelissaServer
@@ -150,6 +151,12 @@ public final class SensitivityServer: BaseServer {
     var fieldSlots: Range<UInt32> { 0..<UInt32(config.studyOptions.fieldNames.count) }
     func pairSlot(_ pair: Int) -> UInt32 { UInt32(config.studyOptions.fieldNames.count + pair) }
     var pairSlots: Range<UInt32> { fieldSlots.upperBound..<UInt32.max }
+
+    /// Checkpoint sections of this flavor (SensitivityServer+Checkpoint.swift).
+    public override func checkpointSections() throws -> [CheckpointSection] { try flavorCheckpointSections() }
+
+    /// Restart: the flavor's state from a checkpoint (SensitivityServer+Checkpoint.swift).
+    public override func restoreCheckpoint(_ sections: [String: [UInt8]]) throws { try restoreFlavorCheckpoint(sections) }
 
     /// A failed simulation's held-back data can never complete its group or pair.
     public override func simulationAbandoned(_ simulation: UInt32) {

@@ -18,7 +18,8 @@ extension BaseServer {
             log.event("connection port \(server.connectionPort) was taken; using \(port)")
         }
 
-        parameters = try sampleParameters()
+        // A restored study keeps its parameters, redraws included.
+        if parameters.isEmpty { parameters = try sampleParameters() }
         try writeParameterTable()
         guard let template = ClientScriptWriter.locateTemplate() else {
             throw ServerError.setup("client script template client.sh not found (set MELISSA_TEMPLATES_DIR)")
@@ -45,6 +46,7 @@ extension BaseServer {
         poller.add(rep)
         poller.add(dealer)
         log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
+        try resynchronizeAfterRestore()
         try submitGroups()
     }
 
@@ -120,7 +122,8 @@ extension BaseServer {
             case .ping, .welcome:
                 break
             case let .stop(reason):
-                log.event("launcher asked to stop: \(reason)")
+                log.event("launcher asked to stop: \(reason); writing a final checkpoint")
+                try requestCheckpoint(thenStop: true)
                 endStudy(reason: "stopped by the launcher: \(reason)")
             default:
                 log.error("unexpected message from the launcher: \(message)")
@@ -173,6 +176,7 @@ extension BaseServer {
         }
         try handle(coordinator.expireGracePeriods(now: now))
         try submitGroups()
+        try checkpointIfDue(now: now)
         if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {
             log.error("no message from the launcher for \(Int(now - lastLauncherMessage)) s: ending the study")
             endStudy(reason: "lost the launcher")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MelissaCheckpoint
 import MelissaConfig
 import MelissaProtocol
 import MelissaTransport
@@ -56,6 +57,12 @@ open class BaseServer {
     var lastStallCheck = 0.0
     /// The latest parameter draw each redrawn group is known to have on this rank.
     var knownDraws: [UInt32: UInt32] = [:]
+    /// The last checkpoint number written (or restored), and when rank 0 last asked for one.
+    var checkpointSequence: UInt64 = 0
+    var lastCheckpoint = 0.0
+    var restoredFromCheckpoint = false
+    /// Ranks other than 0 that got SIGTERM wait for rank 0's checkpoint and stop until then.
+    var terminationDeadline: Double?
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -173,6 +180,14 @@ open class BaseServer {
     /// and calls `forgetReceived` for it, so the new draw's data is accepted.
     open func groupRedrawn(_ group: UInt32, members: [UInt32]) {}
 
+    /// The flavor's part of this rank's checkpoint: sections with 4-character ASCII tags
+    /// (BASE, TRAK and COOR are the base server's). Called between two data messages.
+    open func checkpointSections() throws -> [CheckpointSection] { [] }
+
+    /// Restart mode: restores the flavor's state from its sections of the checkpoint being
+    /// loaded (keyed by tag), once, before any data arrives.
+    open func restoreCheckpoint(_ sections: [String: [UInt8]]) throws {}
+
     /// Called on rank 0 at the end of the study, after the counters are summed and before the
     /// launcher is told: a flavor writes its report here.
     open func studyWillEnd(_ summary: StudySummary) throws {}
@@ -211,7 +226,9 @@ open class BaseServer {
         poller.add(fileDescriptor: signals.fileDescriptor)
         poller.add(internalPull)
         poller.add(dataSocket)
-        if rank == 0 { try setUpRankZero() }
+        try restoreIfRestarting()
+        if rank == 0 { try setUpRankZero() } else { try resynchronizeAfterRestore() }
+        lastCheckpoint = Self.now()
         try comm.barrier()
     }
 
@@ -252,6 +269,10 @@ open class BaseServer {
         if ready[1] { try drainInternal() }
         if ready[2] { dataPending = true }
         try checkStalls(now: Self.now())
+        if let deadline = terminationDeadline, Self.now() >= deadline {
+            log.error("no word from rank 0 within 10 s of SIGTERM: stopping without a final checkpoint")
+            stopping = true
+        }
         if rank == 0 {
             if ready.count > 3, ready[3] { try drainConnections() }
             if ready.count > 4, ready[4] { try drainLauncher() }
@@ -409,6 +430,10 @@ open class BaseServer {
                 try simulationStalled(sim, rank: Int(r))
             case let .groupRedrawn(group, draw):
                 groupRedrawnLocally(group: group, draw: draw)
+            case let .checkpoint(sequence, thenStop):
+                checkpointSequence = sequence
+                writeCheckpoint(sequence: sequence)
+                if thenStop { stopping = true }
             case let .converged(r, flag) where rank == 0:
                 try rankConverged(rank: Int(r), flag)
             case .stop:
@@ -423,11 +448,20 @@ open class BaseServer {
         while let signal = signals.next() {
             let name = signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal \(signal)"
             if signal == SIGUSR1 {
-                log.event("received SIGUSR1 (checkpoints arrive in a later release); continuing")
+                // mpirun forwards signals to every rank; rank 0 coordinates the checkpoint.
+                guard rank == 0 else { continue }
+                log.event("received SIGUSR1: writing a checkpoint")
+                do { try requestCheckpoint(thenStop: false) } catch { log.error("cannot start a checkpoint: \(error)") }
                 continue
             }
-            log.event("received \(name): ending the study")
-            if rank == 0 { endStudy(reason: "server received \(name)") } else { stopping = true }
+            if rank == 0 {
+                log.event("received \(name): writing a checkpoint, then ending the study")
+                do { try requestCheckpoint(thenStop: true) } catch { log.error("cannot start a checkpoint: \(error)") }
+                endStudy(reason: "server received \(name)")
+            } else if terminationDeadline == nil {
+                log.event("received \(name): waiting up to 10 s for rank 0's final checkpoint")
+                terminationDeadline = Self.now() + 10
+            }
         }
     }
 

@@ -21,7 +21,7 @@ public enum PieceVerdict: Equatable, Sendable {
 /// when the rank's whole block arrived). State for a simulation is freed when it completes.
 public struct CompletionTracker {
     /// Progress of one (simulation, field) on this rank.
-    private struct FieldProgress {
+    struct FieldProgress {
         var seen: [UInt32: Bitset] = [:]
         var valuesPerStep: [UInt64]
         var completeSteps = 0
@@ -35,16 +35,16 @@ public struct CompletionTracker {
 
     /// A reference, so a piece updates its simulation's state in place: copying it out of
     /// the dictionary and back would copy every per-step array on each message.
-    private final class SimulationProgress {
+    final class SimulationProgress {
         var fields: [FieldProgress?]
         var completeFields = 0
         init(nbFields: Int) { fields = Array(repeating: nil, count: nbFields) }
     }
 
-    private let nbFields: Int
-    private let nbTimeSteps: Int
-    private var open: [UInt32: SimulationProgress] = [:]
-    private var closedSimulations: Bitset
+    let nbFields: Int
+    let nbTimeSteps: Int
+    var open: [UInt32: SimulationProgress] = [:]
+    var closedSimulations: Bitset
 
     /// A tracker for simulations 0..<simulationCount.
     public init(simulationCount: Int, nbFields: Int, nbTimeSteps: Int) {

@@ -65,4 +65,42 @@ final class CompletionTrackerTests: XCTestCase {
         XCTAssertTrue(b.contains(129)); XCTAssertFalse(b.contains(128)); XCTAssertFalse(b.contains(500))
         XCTAssertFalse(b.isFull)
     }
+
+    func testReopenForgetsOnlyTheGivenStepsOfAnOpenSimulation() {
+        var t = CompletionTracker(simulationCount: 2, nbFields: 1, nbTimeSteps: 3)
+        let step0 = header(sim: 0, step: 0, clientRank: 0, offset: 0, count: 10)
+        let step1 = header(sim: 0, step: 1, clientRank: 0, offset: 0, count: 10)
+        XCTAssertEqual(t.record(step0, blockSize: 10), .accepted(simulationComplete: false))
+        XCTAssertEqual(t.record(step1, blockSize: 10), .accepted(simulationComplete: false))
+        XCTAssertTrue(t.reopen(simulation: 0, forget: [(field: 0, step: 1)]))
+        XCTAssertEqual(t.record(step0, blockSize: 10), .duplicate, "a kept step stays received")
+        XCTAssertEqual(t.record(step1, blockSize: 10), .accepted(simulationComplete: false), "a forgotten step is accepted again")
+        XCTAssertEqual(t.record(header(sim: 0, step: 2, clientRank: 0, offset: 0, count: 10), blockSize: 10),
+                       .accepted(simulationComplete: true), "completion still counts every step once")
+    }
+
+    func testReopenOfACompletedSimulationKeepsEveryOtherStepAsReceived() {
+        var t = CompletionTracker(simulationCount: 1, nbFields: 2, nbTimeSteps: 2)
+        for f in 0..<2 as Range<UInt32> {
+            for step in 0..<2 as Range<UInt32> {
+                _ = t.record(header(sim: 0, step: step, field: f, clientRank: 0, offset: 0, count: 10), blockSize: 10)
+            }
+        }
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, clientRank: 0, offset: 0, count: 10), blockSize: 10), .closed)
+        XCTAssertFalse(t.reopen(simulation: 0, forget: []), "nothing to forget: stays closed")
+        XCTAssertTrue(t.reopen(simulation: 0, forget: [(field: 1, step: 0)]))
+        XCTAssertEqual(t.openSimulations, 1)
+        // Another client rank's copy of a kept step is still a duplicate (sealed step).
+        XCTAssertEqual(t.record(header(sim: 0, step: 1, field: 0, clientRank: 5, offset: 0, count: 10), blockSize: 10), .duplicate)
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, field: 1, clientRank: 0, offset: 0, count: 4), blockSize: 10),
+                       .accepted(simulationComplete: false))
+        XCTAssertEqual(t.record(header(sim: 0, step: 0, field: 1, clientRank: 1, offset: 4, count: 6), blockSize: 10),
+                       .accepted(simulationComplete: true), "the forgotten step completes the simulation again")
+    }
+
+    func testReopenOfAnAbandonedOrUnknownSimulationChangesNothing() {
+        var t = CompletionTracker(simulationCount: 2, nbFields: 1, nbTimeSteps: 1)
+        XCTAssertFalse(t.reopen(simulation: 1, forget: [(field: 0, step: 0)]), "never seen")
+        XCTAssertFalse(t.reopen(simulation: 9, forget: [(field: 0, step: 0)]), "out of range")
+    }
 }

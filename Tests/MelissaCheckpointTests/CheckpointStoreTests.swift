@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import MelissaCheckpoint
+
+/// Files on disk: the write protocol keeps the previous checkpoint, and load falls back.
+final class CheckpointStoreTests: XCTestCase {
+    var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "ckpt-\(UUID().uuidString)"
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func header(_ sequence: UInt64) -> CheckpointHeader {
+        CheckpointHeader(fingerprint: 42, rank: 0, commSize: 1, sequence: sequence, unixTime: 0)
+    }
+
+    func load(_ store: CheckpointStore) throws -> LoadedCheckpoint? {
+        try store.load(expectingFingerprint: 42, rank: 0, commSize: 1)
+    }
+
+    func testNothingWrittenLoadsNil() throws {
+        XCTAssertNil(try load(CheckpointStore(directory: directory, rank: 0)))
+    }
+
+    func testWritesKeepThePreviousAndLoadTheNewest() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])
+        try store.write(header: header(2), sections: [CheckpointSection(tag: "AAAA", bytes: [2])])
+        let loaded = try XCTUnwrap(try load(store))
+        XCTAssertEqual(loaded.header.sequence, 2)
+        XCTAssertEqual(loaded.path, store.currentPath)
+        XCTAssertTrue(loaded.refused.isEmpty)
+        let previous = try CheckpointFile.decode(try CheckpointStore.read(store.previousPath), source: "p")
+        XCTAssertEqual(previous.0.sequence, 1)
+        // Files are the owner's alone.
+        let mode = try FileManager.default.attributesOfItem(atPath: store.currentPath)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+    }
+
+    func testCorruptCurrentFallsBackToPreviousAndSaysWhy() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])
+        try store.write(header: header(2), sections: [CheckpointSection(tag: "AAAA", bytes: [2])])
+        var bytes = try CheckpointStore.read(store.currentPath)
+        bytes.removeLast(5)
+        try Data(bytes).write(to: URL(fileURLWithPath: store.currentPath))
+        let loaded = try XCTUnwrap(try load(store))
+        XCTAssertEqual(loaded.header.sequence, 1)
+        XCTAssertEqual(loaded.refused.map(\.path), [store.currentPath])
+        XCTAssertTrue(loaded.refused[0].reason.description.contains("truncated"), loaded.refused[0].reason.description)
+    }
+
+    func testBothCorruptIsAnErrorListingBoth() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(1), sections: [])
+        try store.write(header: header(2), sections: [])
+        for path in [store.currentPath, store.previousPath] {
+            var bytes = try CheckpointStore.read(path)
+            bytes[20] ^= 0xFF
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        XCTAssertThrowsError(try load(store)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("none is usable") && text.contains("rank-0.ckpt") && text.contains("rank-0.prev.ckpt"), text)
+            XCTAssertTrue(text.contains("checksum mismatch in header"), text)
+        }
+    }
+
+    func testAnotherStudysCheckpointIsRefused() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(1), sections: [])
+        XCTAssertThrowsError(try store.load(expectingFingerprint: 7, rank: 0, commSize: 1)) { error in
+            XCTAssertTrue("\(error)".contains("belongs to another study"), "\(error)")
+        }
+    }
+
+    func testALeftoverTemporaryFileIsIgnoredAndReplaced() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])
+        // A crash in the middle of the next write leaves a partial .tmp behind.
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: store.temporaryPath))
+        XCTAssertEqual(try load(store)?.header.sequence, 1)
+        try store.write(header: header(2), sections: [])
+        XCTAssertEqual(try load(store)?.header.sequence, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.temporaryPath))
+    }
+
+    func testUnwritableDirectoryIsAnIOErrorNamingThePath() {
+        let store = CheckpointStore(directory: "/proc/melissa-no-such-dir", rank: 0)
+        XCTAssertThrowsError(try store.write(header: header(1), sections: [])) { error in
+            XCTAssertTrue("\(error)".contains("/proc/melissa-no-such-dir"), "\(error)")
+        }
+    }
+}
