@@ -25,6 +25,9 @@ enum ConfigDefaults {
     @usableFromInline static let jobLimit = 2
     @usableFromInline static let timerDelay = 1.0
     @usableFromInline static let faultTolerance = true
+    @usableFromInline static let maxServerRestarts = 3
+    /// Largest `max_server_restarts`: a server that keeps dying needs a person, not a loop.
+    @usableFromInline static let maximumServerRestarts = 100
     @usableFromInline static let launcherPort = 5555
     @usableFromInline static let serverTimeout = 60.0
     @usableFromInline static let stdOutput = true

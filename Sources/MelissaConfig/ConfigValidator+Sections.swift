@@ -12,6 +12,7 @@ extension ConfigValidator {
         let jobLimit = r.int("job_limit", required: false, range: 1...Int.max)
         let timerDelay = r.number("timer_delay", required: false, greaterThan: 0, atMost: ConfigDefaults.maximumSeconds)
         let faultTolerance = r.bool("fault_tolerance", required: false)
+        let maxServerRestarts = r.int("max_server_restarts", required: false, range: 0...ConfigDefaults.maximumServerRestarts)
         let launcherPort = r.int("launcher_port", required: false, range: 1...65535)
         let serverTimeout = r.number("server_timeout", required: false, greaterThan: 0,
                                      atMost: ConfigDefaults.maximumSeconds)
@@ -22,6 +23,7 @@ extension ConfigValidator {
             scheduler: scheduler, schedulerArgClient: argClient ?? [], schedulerArgServer: argServer ?? [],
             jobLimit: jobLimit ?? ConfigDefaults.jobLimit, timerDelay: timerDelay ?? ConfigDefaults.timerDelay,
             faultTolerance: faultTolerance ?? ConfigDefaults.faultTolerance,
+            maxServerRestarts: maxServerRestarts ?? ConfigDefaults.maxServerRestarts,
             launcherPort: launcherPort ?? ConfigDefaults.launcherPort,
             serverTimeout: serverTimeout ?? ConfigDefaults.serverTimeout,
             stdOutput: stdOutput ?? ConfigDefaults.stdOutput,

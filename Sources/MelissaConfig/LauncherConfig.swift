@@ -12,6 +12,8 @@ public struct LauncherConfig: Sendable, Equatable {
     public var timerDelay: Double
     /// `fault_tolerance`: restart crashed clients and the server.
     public var faultTolerance: Bool
+    /// `max_server_restarts`: times a dead server is restarted from its checkpoint.
+    public var maxServerRestarts: Int
     /// `launcher_port`: TCP port the launcher listens on for the server.
     public var launcherPort: Int
     /// `server_timeout`: seconds without news from the server before it counts as lost.
@@ -28,6 +30,7 @@ public struct LauncherConfig: Sendable, Equatable {
                 jobLimit: Int = ConfigDefaults.jobLimit,
                 timerDelay: Double = ConfigDefaults.timerDelay,
                 faultTolerance: Bool = ConfigDefaults.faultTolerance,
+                maxServerRestarts: Int = ConfigDefaults.maxServerRestarts,
                 launcherPort: Int = ConfigDefaults.launcherPort,
                 serverTimeout: Double = ConfigDefaults.serverTimeout,
                 stdOutput: Bool = ConfigDefaults.stdOutput,
@@ -38,6 +41,7 @@ public struct LauncherConfig: Sendable, Equatable {
         self.jobLimit = jobLimit
         self.timerDelay = timerDelay
         self.faultTolerance = faultTolerance
+        self.maxServerRestarts = maxServerRestarts
         self.launcherPort = launcherPort
         self.serverTimeout = serverTimeout
         self.stdOutput = stdOutput

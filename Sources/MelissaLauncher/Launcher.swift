@@ -30,7 +30,12 @@ final class Launcher {
     private let scheduler: any JobScheduler
     private let channel: ServerChannel
     private let signals: SignalFD
-    private let server: Subprocess
+    private var server: Subprocess
+    /// Starts a server process; `restarts` > 0 (or a resumed study) starts it in restart mode.
+    private let startServer: (_ restarts: Int) throws -> Subprocess
+    /// Server restarts so far, and when the current server process was started.
+    private var restarts = 0
+    private var serverStart: Double
     private var poller = ZMQPoller()
     private let channelItem: Int
     private let signalItem: Int
@@ -48,14 +53,17 @@ final class Launcher {
 
     /// Takes over a started server and a bound channel; `run()` does the rest.
     init(settings: LauncherSettings, console: Console, scheduler: any JobScheduler,
-         channel: ServerChannel, signals: SignalFD, server: Subprocess, startTime: Double) {
+         channel: ServerChannel, signals: SignalFD, server: Subprocess, startTime: Double,
+         startServer: @escaping (_ restarts: Int) throws -> Subprocess) {
         self.settings = settings
         self.console = console
         self.scheduler = scheduler
         self.channel = channel
         self.signals = signals
         self.server = server
+        self.startServer = startServer
         self.startTime = startTime
+        serverStart = startTime
         book = JobBook(jobLimit: settings.jobLimit)
         lastHeard = startTime
         nextPing = startTime
@@ -93,9 +101,9 @@ final class Launcher {
     private func pollTimeoutMilliseconds(now: Double) -> Int {
         var deadline = now + settings.timerDelay
         if serverIdentity != nil {
-            deadline = min(deadline, nextPing, lastHeard + settings.serverTimeout)
+            deadline = min(deadline, nextPing, lastHeard + settings.silenceLimit)
         } else {
-            deadline = min(deadline, startTime + settings.serverTimeout + settings.helloAllowance)
+            deadline = min(deadline, serverStart + settings.serverTimeout + settings.helloAllowance)
         }
         if let seen = serverExitSeen { deadline = min(deadline, seen + Self.exitMessageGrace) }
         switch phase {
@@ -301,10 +309,10 @@ final class Launcher {
                 return now - seen >= Self.exitMessageGrace ? serverDied(status) : nil
             }
             if serverIdentity != nil {
-                if now - lastHeard > settings.serverTimeout {
-                    return serverLost("no message from the server for \(Int(now - lastHeard)) s (server_timeout \(Int(settings.serverTimeout)) s)")
+                if now - lastHeard > settings.silenceLimit {
+                    return serverLost("no message from the server for \(Int(now - lastHeard)) s (twice the ping period of \(Int(settings.pingPeriod)) s, server_timeout / 4)")
                 }
-            } else if now - startTime > settings.serverTimeout + settings.helloAllowance {
+            } else if now - serverStart > settings.serverTimeout + settings.helloAllowance {
                 return serverLost("the server did not say hello within \(Int(settings.serverTimeout + settings.helloAllowance)) s of its start")
             }
             return nil
@@ -325,7 +333,7 @@ final class Launcher {
         }
     }
 
-    private func serverDied(_ status: ExitStatus) -> Int32 {
+    private func serverDied(_ status: ExitStatus) -> Int32? {
         console.error("server \(status) before the study ended; see \(settings.serverErrPath)")
         // 20 lines, not 10: mpirun's own "job aborted" box alone is 10 lines and would hide
         // the server's last words above it.
@@ -334,12 +342,55 @@ final class Launcher {
             console.error("last lines of server.err:")
             console.errorDetail(tail)
         }
-        return finish(LauncherExitCode.studyFailed)
+        return restartOrFail(after: "server \(status)")
     }
 
-    private func serverLost(_ reason: String) -> Int32 {
+    private func serverLost(_ reason: String) -> Int32? {
         console.error("\(reason): declaring the server dead")
-        return finish(LauncherExitCode.studyFailed)
+        return restartOrFail(after: reason)
+    }
+
+    /// A dead server: restarted from its checkpoint while fault tolerance allows, else the end.
+    private func restartOrFail(after reason: String) -> Int32? {
+        switch ServerRestartPolicy.decide(faultTolerance: settings.faultTolerance, restartsSoFar: restarts,
+                                          limit: settings.maxServerRestarts) {
+        case let .giveUp(why):
+            console.error("not restarting the server: \(why)")
+            return finish(LauncherExitCode.studyFailed)
+        case .restart:
+            return restartServer(after: reason)
+        }
+    }
+
+    /// Makes sure the old server is gone (never two at once), cancels every client job (the
+    /// new server runs unfinished groups again from its checkpoint), and starts a new server
+    /// in restart mode.
+    private func restartServer(after reason: String) -> Int32? {
+        if server.poll() == nil {
+            console.log(.notice, "terminating the old server (process group \(server.pid)) before restarting it")
+            _ = server.terminate(grace: settings.terminationGrace)
+        }
+        if scheduler.liveJobCount > 0 {
+            console.log(.notice, "cancelling \(scheduler.liveJobCount) running job(s); the restarted server runs their groups again")
+            scheduler.cancelAll()
+        }
+        _ = scheduler.poll()  // their end is not news for the new server
+        book = JobBook(jobLimit: settings.jobLimit)
+        restarts += 1
+        do {
+            server = try startServer(restarts)
+        } catch {
+            console.error("cannot restart the server: \(error)")
+            return finish(LauncherExitCode.studyFailed)
+        }
+        let now = MonotonicClock.now()
+        serverStart = now
+        serverIdentity = nil
+        serverExitSeen = nil
+        lastHeard = now
+        nextPing = now
+        console.log(.notice, "server restarted (\(restarts)/\(settings.maxServerRestarts)) after: \(reason) (pid \(server.pid))")
+        return nil
     }
 
     // MARK: - shutdown
@@ -360,5 +411,19 @@ final class Launcher {
         console.progress(counts, elapsed: MonotonicClock.now() - startTime)
         console.finish()
         return code
+    }
+}
+
+/// Whether a dead server is started again.
+enum ServerRestartPolicy: Equatable {
+    case restart
+    case giveUp(String)
+
+    static func decide(faultTolerance: Bool, restartsSoFar: Int, limit: Int) -> ServerRestartPolicy {
+        guard faultTolerance else { return .giveUp("launcher_config.fault_tolerance is false") }
+        guard restartsSoFar < limit else {
+            return .giveUp("it was restarted \(restartsSoFar) time(s) already, launcher_config.max_server_restarts is \(limit)")
+        }
+        return .restart
     }
 }

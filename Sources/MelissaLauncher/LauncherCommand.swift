@@ -24,13 +24,22 @@ public enum LauncherCommand {
             Console.write(fd: 1, "melissa-launcher \(version) (control protocol v\(protocolVersion))\n")
             return LauncherExitCode.success
         case let .run(configPath):
-            return runStudy(configPath: configPath)
+            return runStudy(configPath: configPath, resuming: false)
+        case let .resume(studyDirectory):
+            let configPath: String
+            do { configPath = try StudyDirectory.recordedConfig(of: studyDirectory) } catch {
+                Console.write(fd: 2, "melissa-launcher: error: \(error)\n")
+                return error.exitCode
+            }
+            return runStudy(configPath: configPath, resuming: true, expectedDirectory: studyDirectory)
         }
     }
 
     /// Set-up in an order that creates nothing until every check passed: config, programs,
     /// then the study directory; then signals, socket, server; then the loop.
-    private static func runStudy(configPath: String) -> Int32 {
+    /// `resuming`: the study directory exists and the server starts in restart mode, from
+    /// its checkpoint (`expectedDirectory` must be where the config puts the study).
+    private static func runStudy(configPath: String, resuming: Bool, expectedDirectory: String? = nil) -> Int32 {
         let currentDirectory = FileManager.default.currentDirectoryPath
         let settings: LauncherSettings
         let scheduler: OpenMPIScheduler
@@ -45,7 +54,12 @@ public enum LauncherCommand {
             serverProgram = try ServerExecutable.locate(
                 override: ProcessInfo.processInfo.environment[ServerExecutable.environmentKey],
                 currentDirectory: currentDirectory)
-            try StudyDirectory.prepare(at: settings.studyDirectory, configFile: settings.configPath)
+            if resuming {
+                try StudyDirectory.checkResumable(settings.studyDirectory,
+                                                  given: expectedDirectory.map { Paths.absolute($0, in: currentDirectory) })
+            } else {
+                try StudyDirectory.prepare(at: settings.studyDirectory, configFile: settings.configPath)
+            }
         } catch {
             if case .config = error {
                 Console.write(fd: 2, "\(error)\nmelissa-launcher: the configuration has errors; nothing was started\n")
@@ -79,16 +93,26 @@ public enum LauncherCommand {
         }
         console.log(.notice, "launcher listening on \(channel.endpoint)")
 
-        let server: Subprocess
-        do {
-            server = try Subprocess.spawn(SubprocessOptions(
+        let endpoint = channel.endpoint
+        // Every server of the study starts the same way; a restart (or a resumed study) adds
+        // MELISSA_RESTART=1 so it reloads its checkpoint.
+        let startServer = { (restarts: Int) throws -> Subprocess in
+            var environment = ["MELISSA_LAUNCHER_ADDRESS": endpoint, "MELISSA_STUDY_DIR": settings.studyDirectory]
+            if restarts > 0 || resuming {
+                environment["MELISSA_RESTART"] = "1"
+                environment["MELISSA_SERVER_RESTARTS"] = String(restarts)
+            }
+            return try Subprocess.spawn(SubprocessOptions(
                 executable: mpirun,
                 arguments: settings.schedulerArgServer + [serverProgram, settings.configPath],
-                environmentOverrides: ["MELISSA_LAUNCHER_ADDRESS": channel.endpoint,
-                                       "MELISSA_STUDY_DIR": settings.studyDirectory],
+                environmentOverrides: environment,
                 workingDirectory: settings.studyDirectory,
                 standardOutput: .file(settings.serverOutPath),
                 standardError: .file(settings.serverErrPath)))
+        }
+        let server: Subprocess
+        do {
+            server = try startServer(0)
         } catch {
             console.error("cannot start the server: \(error)")
             return LauncherExitCode.studyFailed
@@ -97,8 +121,11 @@ public enum LauncherCommand {
                     + "\(serverProgram) \(settings.configPath) (pid \(server.pid))")
 
         let launcher = Launcher(settings: settings, console: console, scheduler: scheduler, channel: channel,
-                                signals: signals, server: server, startTime: startTime)
+                                signals: signals, server: server, startTime: startTime, startServer: startServer)
         let code = launcher.run()
+        if code == LauncherExitCode.interrupted(by: SIGINT) || code == LauncherExitCode.interrupted(by: SIGTERM) {
+            console.log(.notice, "resume with: melissa-launcher --resume \(settings.studyDirectory)")
+        }
         channel.socket.close()
         withExtendedLifetime(context) {}
         return code

@@ -18,6 +18,8 @@ extension LauncherSettings {
             serverTimeout: launcher.serverTimeout,
             stdOutput: launcher.stdOutput,
             verbosity: launcher.verbosity,
-            simulationCount: config.simulationCount)
+            simulationCount: config.simulationCount,
+            faultTolerance: launcher.faultTolerance,
+            maxServerRestarts: launcher.maxServerRestarts)
     }
 }

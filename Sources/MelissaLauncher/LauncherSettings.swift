@@ -27,6 +27,10 @@ struct LauncherSettings: Equatable, Sendable {
     var verbosity: Int
     /// `parameter_sweep_size`: simulations in the study, shown until the server reports its own total.
     var simulationCount: Int
+    /// `fault_tolerance`: restart a dead server from its checkpoint.
+    var faultTolerance: Bool = true
+    /// `max_server_restarts`: how many times.
+    var maxServerRestarts: Int = 3
 
     /// Seconds to wait for the server to exit after it sent `studyEnd`.
     var serverExitWait: Double = 30
@@ -45,4 +49,8 @@ struct LauncherSettings: Equatable, Sendable {
     var serverErrPath: String { studyDirectory + "/server.err" }
     /// Seconds between two pings to the server.
     var pingPeriod: Double { max(1, serverTimeout / 4) }
+    /// Silence after which a running server counts as dead: two ping periods.
+    var silenceLimit: Double { 2 * pingPeriod }
+    /// The file that records which config file a study was started from (for `--resume`).
+    var configPathRecord: String { studyDirectory + "/config.path" }
 }

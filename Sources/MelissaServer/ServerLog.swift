@@ -15,16 +15,18 @@ public final class ServerLog {
     /// Messages above this level are skipped.
     public let verbosity: LogLevel
 
-    /// Opens (truncates) `<directory>/server.rank<rank>.log`; a server that cannot keep its
-    /// log fails at start rather than run silently.
+    /// Opens `<directory>/server.rank<rank>.log` for appending (a restarted server continues
+    /// the log of the one before); a server that cannot keep its log fails at start rather
+    /// than run silently.
     public init(directory: String, rank: Int, verbosity: Int) throws(ServerError) {
         self.rank = rank
         self.verbosity = LogLevel(rawValue: min(max(verbosity, 0), 3)) ?? .info
         let path = "\(directory)/server.rank\(rank).log"
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let file = FileHandle(forWritingAtPath: path) else {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let file = FileHandle(forWritingAtPath: path) else {
             throw .setup("cannot create the log file \(path) (does the study directory exist and is it writable?)")
         }
+        file.seekToEndOfFile()
         handle = file
     }
 

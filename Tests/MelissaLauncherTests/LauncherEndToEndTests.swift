@@ -157,12 +157,32 @@ final class LauncherEndToEndTests: XCTestCase {
 
     func testSilentServerIsDeclaredDeadAfterServerTimeout() throws {
         let harness = try XCTUnwrap(harness)
-        try harness.writeConfig(launcher: ["server_timeout": 1.5])
+        try harness.writeConfig(launcher: ["server_timeout": 1.5, "fault_tolerance": false])
         let (launcher, _, _) = try startAndConnect(harness)
         let started = MonotonicClock.now()
         XCTAssertEqual(launcher.exitCode(timeout: 20), 1)
         XCTAssertLessThan(MonotonicClock.now() - started, 10)
         XCTAssertTrue(launcher.stderr.contains("no message from the server for"), launcher.stderr)
+        XCTAssertTrue(launcher.stderr.contains("launcher_config.fault_tolerance is false"), launcher.stderr)
+        XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
+    }
+
+    func testDeadServerIsRestartedInRestartModeUpToTheLimit() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig(launcher: ["server_timeout": 1.5, "max_server_restarts": 1])
+        let (launcher, server, _) = try startAndConnect(harness)
+        // The fake server never answers after its hello: dead after two ping periods, once
+        // restarted (in restart mode), then given up.
+        XCTAssertTrue(TestSupport.waitUntil(timeout: 30) { launcher.stdout.contains("server restarted") }, launcher.stdout)
+        // The new server's hello (from this socket: the first one is gone), then silence again.
+        try server.send(.hello(serverCommSize: 2, connectionEndpoint: "tcp://fake-host:2003"))
+        XCTAssertEqual(launcher.exitCode(timeout: 60), 1, launcher.stdout + launcher.stderr)
+        let out = launcher.stdout
+        XCTAssertTrue(out.contains("server restarted (1/1) after: no message from the server"), out)
+        XCTAssertTrue(launcher.stderr.contains("launcher_config.max_server_restarts is 1"), launcher.stderr)
+        let serverOut = TestSupport.read(harness.studyDirectory + "/server.out")
+        XCTAssertTrue(serverOut.contains("restart=0 restarts=0"), serverOut)
+        XCTAssertTrue(serverOut.contains("restart=1 restarts=1"), serverOut)
         XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
     }
 }

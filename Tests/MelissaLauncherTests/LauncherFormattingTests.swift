@@ -33,11 +33,25 @@ final class LauncherFormattingTests: XCTestCase {
         XCTAssertEqual(try LauncherInvocation.parse(["--version"]), .version)
         XCTAssertEqual(try LauncherInvocation.parse(["a.json"]), .run(configPath: "a.json"))
         XCTAssertEqual(try LauncherInvocation.parse(["--", "-odd.json"]), .run(configPath: "-odd.json"))
-        for bad in [[], ["a", "b"], ["--verbose", "a.json"]] {
+        XCTAssertEqual(try LauncherInvocation.parse(["--resume", "studies/x"]), .resume(studyDirectory: "studies/x"))
+        XCTAssertEqual(try LauncherInvocation.parse(["studies/x", "--resume"]), .resume(studyDirectory: "studies/x"))
+        for bad in [[], ["a", "b"], ["--verbose", "a.json"], ["--resume"], ["--resume", "a", "b"], ["--resume", "--x"]] {
             XCTAssertThrowsError(try LauncherInvocation.parse(bad)) { error in
                 XCTAssertEqual((error as? LauncherError)?.exitCode, 2)
             }
         }
+    }
+
+    func testServerRestartPolicy() {
+        XCTAssertEqual(ServerRestartPolicy.decide(faultTolerance: true, restartsSoFar: 0, limit: 3), .restart)
+        XCTAssertEqual(ServerRestartPolicy.decide(faultTolerance: true, restartsSoFar: 2, limit: 3), .restart)
+        guard case let .giveUp(why) = ServerRestartPolicy.decide(faultTolerance: true, restartsSoFar: 3, limit: 3) else {
+            return XCTFail("the limit is reached")
+        }
+        XCTAssertTrue(why.contains("launcher_config.max_server_restarts is 3"), why)
+        XCTAssertEqual(ServerRestartPolicy.decide(faultTolerance: false, restartsSoFar: 0, limit: 3),
+                       .giveUp("launcher_config.fault_tolerance is false"))
+        XCTAssertNotEqual(ServerRestartPolicy.decide(faultTolerance: true, restartsSoFar: 0, limit: 0), .restart)
     }
 
     func testPaths() {

@@ -25,6 +25,7 @@ final class LauncherHarness {
             echo "address=$MELISSA_LAUNCHER_ADDRESS"
             echo "study=$MELISSA_STUDY_DIR"
             echo "config=$1"
+            echo "restart=${MELISSA_RESTART:-0} restarts=${MELISSA_SERVER_RESTARTS:-0}"
             i=0
             # Idle until the test writes the exit code into fake-server.stop (60 s at most, so a
             # broken test cannot leave it behind for long).
