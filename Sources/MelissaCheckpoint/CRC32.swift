@@ -1,41 +1,42 @@
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing-by-8: checkpoints can be
-/// gigabytes, and a byte-at-a-time table would make verifying them slower than reading them.
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing-by-16 over 64-bit loads:
+/// checkpoints can be gigabytes, and a byte-at-a-time table would make checking them slower
+/// than writing them (docs/PERFORMANCE.md has the rate).
 public enum CRC32 {
-    static let tables: [[UInt32]] = {
-        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+    /// 16 tables of 256 entries, flat: entry k·256 + b is the CRC of byte b followed by k zero bytes.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<UInt32> = {
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: 16 * 256)
         for i in 0..<256 {
             var c = UInt32(i)
             for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[0][i] = c
+            t[i] = c
         }
-        for i in 0..<256 {
-            for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
+        for k in 1..<16 {
+            for i in 0..<256 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
         }
         return t
     }()
 
     /// The CRC of `bytes`, continuing from `crc` (0 to start).
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress else { return crc }
+        let t = table
+        @inline(__always) func at(_ k: Int, _ v: UInt64) -> UInt32 { t[k &* 256 &+ Int(truncatingIfNeeded: v & 0xFF)] }
         var c = ~crc
-        let t = tables
         var i = 0
         let n = bytes.count
-        t[0].withUnsafeBufferPointer { t0 in t[1].withUnsafeBufferPointer { t1 in t[2].withUnsafeBufferPointer { t2 in
-        t[3].withUnsafeBufferPointer { t3 in t[4].withUnsafeBufferPointer { t4 in t[5].withUnsafeBufferPointer { t5 in
-        t[6].withUnsafeBufferPointer { t6 in t[7].withUnsafeBufferPointer { t7 in
-            while n - i >= 8 {
-                let lo = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
-                let hi = UInt32(bytes[i + 4]) | UInt32(bytes[i + 5]) << 8 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 24
-                let x = c ^ lo
-                c = t7[Int(x & 0xFF)] ^ t6[Int((x >> 8) & 0xFF)] ^ t5[Int((x >> 16) & 0xFF)] ^ t4[Int(x >> 24)]
-                    ^ t3[Int(hi & 0xFF)] ^ t2[Int((hi >> 8) & 0xFF)] ^ t1[Int((hi >> 16) & 0xFF)] ^ t0[Int(hi >> 24)]
-                i += 8
-            }
-            while i < n {
-                c = t0[Int((c ^ UInt32(bytes[i])) & 0xFF)] ^ (c >> 8)
-                i += 1
-            }
-        } } } } } } } }
+        while n - i >= 16 {
+            let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian ^ UInt64(c)
+            let b = base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self).littleEndian
+            c = at(15, a) ^ at(14, a >> 8) ^ at(13, a >> 16) ^ at(12, a >> 24)
+                ^ at(11, a >> 32) ^ at(10, a >> 40) ^ at(9, a >> 48) ^ at(8, a >> 56)
+                ^ at(7, b) ^ at(6, b >> 8) ^ at(5, b >> 16) ^ at(4, b >> 24)
+                ^ at(3, b >> 32) ^ at(2, b >> 40) ^ at(1, b >> 48) ^ at(0, b >> 56)
+            i += 16
+        }
+        while i < n {
+            c = t[Int((c ^ UInt32(base.load(fromByteOffset: i, as: UInt8.self))) & 0xFF)] ^ (c >> 8)
+            i += 1
+        }
         return ~c
     }
 
