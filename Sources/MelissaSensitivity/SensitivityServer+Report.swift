@@ -32,7 +32,9 @@ extension SensitivityServer {
                         + (sa.sobolIndices ? " (\(options.parameterSweepSize) pick-freeze groups of \(members))" : "")),
             SummaryItem(label: "Finished", value: "\(summary.finished)"),
             SummaryItem(label: "Failed", value: "\(summary.failed)"),
-            SummaryItem(label: "Resubmitted", value: "0 (fault-tolerant resubmission is not enabled in this release)"),
+            SummaryItem(label: "Resubmitted", value: "\(summary.resubmitted) job(s) with the same parameters, "
+                        + "\(summary.redrawn) redraw(s), \(summary.givenUp) group(s) given up"
+                        + (summary.serverRestarts > 0 ? "; \(summary.serverRestarts) server restart(s)" : "")),
             SummaryItem(label: "Wall time", value: String(format: "%.1f s", summary.wallTime)),
             SummaryItem(label: "Data received", value: Self.formatBytes(counters.bytes) + " in \(counters.messages) messages"),
             SummaryItem(label: "Messages applied", value: "\(counters.accepted)"),

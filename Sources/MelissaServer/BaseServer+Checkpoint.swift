@@ -61,6 +61,7 @@ extension BaseServer {
         let redrawn = knownDraws.keys.sorted()
         base.u64Array(redrawn.map(UInt64.init))
         base.u64Array(redrawn.map { UInt64(knownDraws[$0] ?? 0) })
+        base.f64(elapsedBeforeRestart + Self.now() - startTime)
         var trak = CheckpointEncoder()
         tracker.encode(into: &trak)
         var sections = [CheckpointSection(tag: "BASE", bytes: base.bytes), CheckpointSection(tag: "TRAK", bytes: trak.bytes)]
@@ -159,6 +160,9 @@ extension BaseServer {
         guard groups.count == draws.count else { throw ServerError.setup("checkpoint BASE: redraw lists differ in length") }
         knownDraws = [:]
         for (g, d) in zip(groups, draws) { knownDraws[UInt32(truncatingIfNeeded: g)] = UInt32(truncatingIfNeeded: d) }
+        let elapsed = try base.f64(field: "elapsed seconds")
+        guard elapsed.isFinite, elapsed >= 0 else { throw ServerError.setup("checkpoint BASE: elapsed time \(elapsed)") }
+        elapsedBeforeRestart = elapsed
         try base.finish()
         var trak = CheckpointDecoder(trakBytes, section: "TRAK")
         tracker = try CompletionTracker.decode(from: &trak, simulationCount: config.simulationCount,

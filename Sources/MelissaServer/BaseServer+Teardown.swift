@@ -18,7 +18,7 @@ extension BaseServer {
         guard rank == 0 else { return }
         let finished = coordinator.finishedCount
         let failed = coordinator.failedCount
-        let elapsed = Self.now() - startTime
+        let elapsed = elapsedBeforeRestart + Self.now() - startTime
         var failures: [[String: Any]] = []
         for (i, state) in coordinator.states.enumerated() {
             if case let .failed(reason) = state { failures.append(["simulation": i, "reason": reason]) }
@@ -42,7 +42,9 @@ extension BaseServer {
                                               return nil
                                           },
                                           wallTime: elapsed, counters: totals, serverRanks: commSize,
-                                          stopReason: stopReason, errors: studyErrors, exitCode: exitCode))
+                                          stopReason: stopReason, errors: studyErrors, exitCode: exitCode,
+                                          resubmitted: faults.resubmitted, redrawn: faults.redrawn,
+                                          givenUp: faults.givenUp, serverRestarts: serverRestarts))
         } catch {
             // The statistics are written; a report that fails is an error, not a lost study.
             recordError("end-of-study hook failed: \(error)")

@@ -61,6 +61,8 @@ open class BaseServer {
     var checkpointSequence: UInt64 = 0
     var lastCheckpoint = 0.0
     var restoredFromCheckpoint = false
+    /// Study time spent by the servers before this one (restored from the checkpoint).
+    var elapsedBeforeRestart = 0.0
     /// Ranks other than 0 that got SIGTERM wait for rank 0's checkpoint and stop until then.
     var terminationDeadline: Double?
 

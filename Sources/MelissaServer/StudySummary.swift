@@ -18,4 +18,10 @@ public struct StudySummary: Sendable {
     public let errors: [String]
     /// The exit code the server will end with.
     public let exitCode: Int32
+    /// Jobs run again with the same parameters, new parameter draws, groups given up, and
+    /// server restarts (docs/FAULTS.md).
+    public let resubmitted: Int
+    public let redrawn: Int
+    public let givenUp: Int
+    public let serverRestarts: Int
 }
