@@ -176,7 +176,7 @@ extension JoinCache {
             var arrived: [Bool] = []
             for _ in 0..<parts { arrived.append(try r.bool(field: "arrived")) }
             let values = try r.f64Array(field: "values")
-            guard values.count == max(1, Int(parts * blockSize)) || (values.count == Int(parts * blockSize)) else {
+            guard values.count == max(1, Int(parts * blockSize)) else {
                 throw r.invalid(field: "values", "\(values.count), expected \(parts * blockSize)")
             }
             guard let entry = takeEntry(parts: Int(parts), blockSize: Int(blockSize)) else {

@@ -65,6 +65,7 @@ open class BaseServer {
     var elapsedBeforeRestart = 0.0
     /// Ranks other than 0 that got SIGTERM wait for rank 0's checkpoint and stop until then.
     var terminationDeadline: Double?
+    var drainedAtStop = 0
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -252,8 +253,19 @@ open class BaseServer {
             }
             try serviceEvents(timeout: nextTimeout())
         }
+        // Stopping: messages already queued are still taken (applied, or dropped and counted),
+        // so nothing that arrived before the end vanishes without a trace. Bounded, since
+        // clients may still be sending.
+        dataPending = true
+        while dataPending && drainedAtStop < Self.stopDrainLimit {
+            drainedAtStop += 1
+            if let piece = try receiveData() { return piece }
+        }
         return nil
     }
+
+    /// At most this many queued messages are taken after the study ended.
+    static let stopDrainLimit = 100_000
 
     func nextTimeout() -> Int {
         guard rank == 0 else { return 1000 }

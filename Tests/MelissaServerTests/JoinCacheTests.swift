@@ -1,3 +1,4 @@
+import MelissaCheckpoint
 import XCTest
 @testable import MelissaSensitivity
 
@@ -90,6 +91,34 @@ final class JoinCacheTests: XCTestCase {
         XCTAssertTrue(isWaiting(add(&cache, key, part: 0, parts: 2, blockSize: 0, [])))
         guard case .complete = add(&cache, key, part: 1, parts: 2, blockSize: 0, []) else {
             return XCTFail("a rank with an empty block still completes the group's step")
+        }
+    }
+
+    func testCheckpointRoundTripKeepsWaitingEntriesSoPartnersStillMeet() throws {
+        var cache = JoinCache(limitBytes: 1 << 20)
+        let key = JoinKey(owner: 3, slot: 1, step: 2)
+        XCTAssertTrue(isWaiting(add(&cache, key, part: 0, [1, 2, 3, 4])))
+        XCTAssertTrue(isWaiting(add(&cache, key, part: 2, offset: 0, [9, 9])))
+        var w = CheckpointEncoder()
+        cache.encode(into: &w)
+        var restored = JoinCache(limitBytes: 1 << 20)
+        var r = CheckpointDecoder(w.bytes, section: "JOIN")
+        try restored.restore(from: &r, maxOwner: 10, maxSlot: 4, maxStep: 5)
+        XCTAssertNoThrow(try r.finish())
+        XCTAssertEqual(restored.count, 1)
+        XCTAssertTrue(isWaiting(add(&restored, key, part: 2, offset: 2, [8, 8])))
+        guard case let .complete(entry) = add(&restored, key, part: 1, [5, 6, 7, 8]) else {
+            return XCTFail("the parts held before the checkpoint must complete the entry after it")
+        }
+        XCTAssertEqual(Array(entry.row(0)), [1, 2, 3, 4])
+        XCTAssertEqual(Array(entry.row(2)), [9, 9, 8, 8])
+        // A key outside the study, or more than the limit holds, is refused.
+        var small = JoinCache(limitBytes: 8)
+        var again = CheckpointDecoder(w.bytes, section: "JOIN")
+        XCTAssertThrowsError(try small.restore(from: &again, maxOwner: 10, maxSlot: 4, maxStep: 5))
+        var outside = CheckpointDecoder(w.bytes, section: "JOIN")
+        XCTAssertThrowsError(try restored.restore(from: &outside, maxOwner: 2, maxSlot: 4, maxStep: 5)) { error in
+            XCTAssertTrue("\(error)".contains("outside the study"), "\(error)")
         }
     }
 }
