@@ -36,6 +36,8 @@ final class Launcher {
     /// Server restarts so far, and when the current server process was started.
     private var restarts = 0
     private var serverStart: Double
+    /// The server's processes as seen at its hello: still found if its mpirun dies first.
+    private var serverProcesses: [ProcessEntry] = []
     private var poller = ZMQPoller()
     private let channelItem: Int
     private let signalItem: Int
@@ -177,6 +179,7 @@ final class Launcher {
             }
             let first = serverIdentity == nil
             serverIdentity = identity
+            serverProcesses = ServerShutdown.snapshot(of: server)
             lastHeard = now
             nextPing = now + settings.pingPeriod
             send(.welcome, to: identity)
@@ -366,10 +369,9 @@ final class Launcher {
     /// new server runs unfinished groups again from its checkpoint), and starts a new server
     /// in restart mode.
     private func restartServer(after reason: String) -> Int32? {
-        if server.poll() == nil {
-            console.log(.notice, "terminating the old server (process group \(server.pid)) before restarting it")
-            _ = server.terminate(grace: settings.terminationGrace)
-        }
+        console.log(.notice, "making sure the old server (process group \(server.pid)) is gone before restarting it")
+        ServerShutdown.stop(server, recorded: serverProcesses, grace: settings.terminationGrace)
+        serverProcesses = []
         if scheduler.liveJobCount > 0 {
             console.log(.notice, "cancelling \(scheduler.liveJobCount) running job(s); the restarted server runs their groups again")
             scheduler.cancelAll()
@@ -403,9 +405,9 @@ final class Launcher {
             scheduler.cancelAll()
             forward(scheduler.poll())
         }
-        if server.poll() == nil {
+        if server.poll() == nil || serverProcesses.contains(where: ProcessTable.isAlive) {
             console.log(.notice, "terminating the server (process group \(server.pid))")
-            server.terminate(grace: settings.terminationGrace)
+            ServerShutdown.stop(server, recorded: serverProcesses, grace: settings.terminationGrace)
         }
         counts.running = book.runningSimulations
         console.progress(counts, elapsed: MonotonicClock.now() - startTime)

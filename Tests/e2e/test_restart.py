@@ -59,6 +59,14 @@ def pids(pattern):
     return out
 
 
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def finished(study):
     log = study / "server.rank0.log"
     return log.read_text().count("finished (") if log.exists() else 0
@@ -94,7 +102,13 @@ def test_server_killed_twice_is_restarted_from_its_checkpoint(tmp_path, prefix, 
         assert wait_for(lambda: finished(study) >= 3 * (kill + 1)), "the study made no progress"
         written = (study / "server.rank0.log").read_text().count("written")
         assert wait_for(lambda: (study / "server.rank0.log").read_text().count("written") > written)
-        for pid in pids(server):
+        victims = pids(server)
+        if kill == 1:
+            # The second time only mpirun dies, as when its node is lost: its orphaned ranks
+            # must not survive next to the new server.
+            victims = [p for p in victims if _cmdline(p).startswith("/usr/bin/mpirun") or "mpirun" in _cmdline(p).split(" ")[0]]
+            assert victims, "mpirun not found"
+        for pid in victims:
             os.kill(pid, signal.SIGKILL)
         assert wait_for(lambda: f"server restarted ({kill + 1}/3)" in said(config)), said(config)
     launcher.wait(timeout=180)
@@ -187,6 +201,22 @@ def test_sigterm_then_resume_and_corrupt_checkpoints(tmp_path, prefix, reference
     assert "belongs to another study" in logs, logs
     assert "starting the study from scratch" in logs, logs
     assert_same(s3, reference)
+
+
+def test_max_server_restarts_zero_ends_the_study_at_the_first_death(tmp_path, prefix):
+    cfg = heat_config(tmp_path, prefix, (24603, 28600))
+    cfg["launcher_config"]["max_server_restarts"] = 0
+    config = write_config(tmp_path, cfg)
+    study = tmp_path / "study"
+    launcher = start(prefix, config)
+    assert wait_for(lambda: finished(study) >= 1), "the study made no progress"
+    for pid in pids(f"melissa-server {config}"):
+        os.kill(pid, signal.SIGKILL)
+    launcher.wait(timeout=60)
+    out = said(config)
+    assert launcher.returncode == 1, out
+    assert "launcher_config.max_server_restarts is 0" in out, out
+    assert not pids(str(study)) and not pids(f"melissa-server {config}"), "processes outlived the launcher"
 
 
 def test_resume_refuses_what_it_cannot_resume(tmp_path, prefix):
