@@ -47,6 +47,8 @@ extension BaseServer {
         poller.add(dealer)
         log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
         try resynchronizeAfterRestore()
+        // A restored study may have nothing left to run: progress to the launcher, and the end.
+        if restoredFromCheckpoint { try afterProgress() }
         try submitGroups()
     }
 
