@@ -12,7 +12,7 @@ extension BaseServer {
     var checkpointStore: CheckpointStore { CheckpointStore(directory: "\(studyDirectory)/checkpoints", rank: rank) }
 
     /// Identifies the study a checkpoint belongs to: what decides the statistics (study
-    /// options, statistics, the simulation's arguments) and the comm size.
+    /// options, statistics, the simulation's arguments); rank and comm size are header fields of their own.
     var studyFingerprint: UInt64 {
         let text = "\(config.studyOptions)|\(config.saConfig)|\(config.clientConfig.commandDefaultArgs)"
         return StudyFingerprint.of(Array(text.utf8))
