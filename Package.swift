@@ -58,6 +58,10 @@ let package = Package(
         // Benchmarks/checkpoint: checkpoint write/load against a plain write/read of the same bytes.
         .executableTarget(name: "melissa-bench-checkpoint", dependencies: ["MelissaCheckpoint"],
                           path: "Benchmarks/checkpoint"),
+        // Benchmarks/ingest: the server's data rate against raw libzmq and a Python reference server.
+        .executableTarget(name: "melissa-bench-ingest",
+                          dependencies: ["MelissaClient", "MelissaTransport", "CZMQ"],
+                          path: "Benchmarks/ingest", exclude: ["run.sh", "run.py", "reference_server.py"]),
 
         .testTarget(name: "MelissaProtocolTests", dependencies: ["MelissaProtocol"]),
         .testTarget(name: "MelissaTransportTests", dependencies: ["MelissaTransport"]),

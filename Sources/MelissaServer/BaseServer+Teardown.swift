@@ -15,6 +15,10 @@ extension BaseServer {
     /// ended (rank 0). Collective: every rank calls it after its loop ends.
     public func closeConnection() throws {
         let totals = ServerCounters(values: try comm.allreduceSum(counters.values))
+        let window = IngestWindow(firstMicros: -(try comm.allreduceMax(-ingest.firstMicros)),
+                                  lastMicros: try comm.allreduceMax(ingest.lastMicros),
+                                  messages: try comm.allreduceSum(ingest.messages),
+                                  bytes: try comm.allreduceSum(ingest.bytes))
         guard rank == 0 else { return }
         let finished = coordinator.finishedCount
         let failed = coordinator.failedCount
@@ -32,6 +36,7 @@ extension BaseServer {
         summary["faults"] = ["resubmitted": faults.resubmitted, "redrawn": faults.redrawn, "given_up": faults.givenUp,
                              "server_restarts": serverRestarts]
         do { try writeFaultReport() } catch { recordError("cannot write faults.json: \(error)") }
+        summary["ingest"] = window.summary
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))
@@ -53,6 +58,7 @@ extension BaseServer {
             + "\(totals.accepted) messages applied (\(totals.bytes) bytes), \(totals.dropped) dropped "
             + "(\(totals.duplicates) duplicate, \(totals.outOfRangeStep) out-of-range step, \(totals.malformed) malformed), "
             + String(format: "%.1f s", elapsed)
+            + (window.seconds > 0 ? String(format: ", ingest %.1f MB/s", Double(window.bytes) / window.seconds / 1e6) : "")
             + (faults.resubmitted + faults.redrawn + serverRestarts > 0
                 ? "; faults: \(faults.resubmitted) resubmitted, \(faults.redrawn) redrawn, \(serverRestarts) server restart(s) (faults.json)" : "")
             + (stopReason.map { "; \($0)" } ?? "")

@@ -21,6 +21,8 @@ open class BaseServer {
     public let log: ServerLog
     /// This rank's receive and drop counters.
     public internal(set) var counters = ServerCounters()
+    /// What this process accepted and when (summary.json's `ingest` rate).
+    public internal(set) var ingest = IngestWindow()
     /// Per field (index in `field_names`), this rank's block once known.
     public internal(set) var fieldLayouts: [FieldLayout?]
     /// The exit code the study ends with (rank 0 decides; 0 when nothing failed).
@@ -79,6 +81,9 @@ open class BaseServer {
     /// When each group's current job was reported running (stall reports about an older job
     /// of the group are ignored).
     var jobStarted: [UInt32: Double] = [:]
+    /// Fault injection (`MELISSA_FAULT_INGEST_DELAY_US`): microseconds each rank sleeps per
+    /// accepted message, a deliberately slow server for back-pressure tests and benchmarks.
+    let ingestDelayMicros: UInt32
     /// Times the launcher restarted the server in this study (`MELISSA_SERVER_RESTARTS`).
     let serverRestarts: Int
     let startTime: Double
@@ -110,6 +115,7 @@ open class BaseServer {
                                                      maxRedraws: options.maxRedraws,
                                                      redrawWholeGroup: config.saConfig.sobolIndices))
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
+        ingestDelayMicros = ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"].flatMap { UInt32($0) } ?? 0
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
         host = config.serverConfig.advertisedHost ?? Self.hostName()
@@ -125,6 +131,9 @@ open class BaseServer {
         let internalBound = try internalPull.bind("tcp://\(bindAddress):*")
         internalEndpoint = "tcp://\(host):\(internalBound.split(separator: ":").last ?? "0")"
         log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint), internal \(internalEndpoint)")
+        if ingestDelayMicros > 0 {
+            log.event("fault injection: sleeping \(ingestDelayMicros) µs per accepted data message (MELISSA_FAULT_INGEST_DELAY_US)")
+        }
     }
 
     deinit { alignedScratch.deallocate() }
@@ -357,6 +366,8 @@ open class BaseServer {
         case .inconsistent: counters.inconsistent += 1; return nil
         case let .accepted(simulationComplete):
             counters.accepted += 1
+            ingest.record(byteCount: dataMessage.count)
+            if ingestDelayMicros > 0 { usleep(ingestDelayMicros) }
             if known == nil {
                 fieldLayouts[Int(header.field)] = layout
                 log.log(.info, "field \(options.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(layout.block.lowerBound), \(layout.block.upperBound))")

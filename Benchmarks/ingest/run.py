@@ -1,0 +1,255 @@
+"""Ingest benchmark driver (Benchmarks/ingest/run.sh builds and calls it; see there for usage).
+
+For each message size it runs, one after the other on this machine:
+  raw   libzmq PUSH -> PULL between two processes (melissa-bench-ingest raw-push/raw-pull),
+        the same number of messages of the same size: the ceiling;
+  ours  a real study through melissa-launcher: N synthetic clients (melissa-bench-ingest client,
+        the real client library, one rank each) streaming to melissa-server under mpirun -np 2
+        with mean and variance on; the rate is summary.json's `ingest` section (first to last
+        accepted message);
+  ref   the same N clients streaming to reference_server.py (pyzmq + numpy + iterative-stats,
+        two processes as two ranks);
+checks that ours and ref computed the exact mean and variance of what the clients sent (and
+that ours accepted every message and dropped none), and prints GB/s, messages/s and the ratios.
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HEADER = 48
+SERVER_RANKS = 2
+
+
+def base_values(sims, field, global_size):
+    """(sims, G) values every step sends (main.swift's baseValue)."""
+    s = np.arange(sims, dtype=np.float64)[:, None]
+    i = np.arange(global_size)[None, :]
+    return (s % 7) + field * 0.25 + (i % 13) * 0.125
+
+
+def expected_statistics(sims, field, global_size, steps, ddof):
+    """Exact (T, G) mean and variance of what the clients send: the base pattern, with cell
+    step % G holding sim * 2 + step % 5 (main.swift's markerValue)."""
+    base = base_values(sims, field, global_size)
+    mean = np.tile(base.mean(axis=0), (steps, 1))
+    var = np.tile(base.var(axis=0, ddof=ddof), (steps, 1))
+    s = np.arange(sims, dtype=np.float64)
+    for t in range(steps):
+        markers = s * 2 + t % 5
+        mean[t, t % global_size] = markers.mean()
+        var[t, t % global_size] = markers.var(ddof=ddof) if sims > ddof else 0.0
+    return mean, var
+
+
+def check_statistics(who, mean, var, sims, field, steps, global_size, ddof):
+    want_mean, want_var = expected_statistics(sims, field, global_size, steps, ddof)
+    for name, got, want in (("mean", mean, want_mean), ("variance", var, want_var)):
+        if got.shape != want.shape:
+            sys.exit(f"CHECK FAILED: {who} field f{field} {name} has shape {got.shape}, expected {want.shape}")
+        bad = ~np.isclose(got, want, rtol=1e-12, atol=1e-12)
+        if bad.any():
+            t, c = np.argwhere(bad)[0]
+            sys.exit(f"CHECK FAILED: {who} field f{field} {name}[step {t}, cell {c}] = {got[t, c]!r}, "
+                     f"expected {want[t, c]!r} ({int(bad.sum())} cells differ)")
+
+
+def clean_env():
+    """This environment (run.sh sourced Scripts/mpi-env.sh into it) without the variables of an
+    enclosing mpirun job, which would make the clients' MPI_Init join that job."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_"))}
+
+
+def wait_ready(proc, what):
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        sys.exit(f"{what} did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+
+
+def run_raw(bench, port, messages, size):
+    pull = subprocess.Popen([bench, "raw-pull", "--bind", f"tcp://127.0.0.1:{port}", "--messages", str(messages)],
+                            stdout=subprocess.PIPE, text=True)
+    wait_ready(pull, "raw-pull")
+    subprocess.run([bench, "raw-push", "--connect", f"tcp://127.0.0.1:{port}", "--messages", str(messages),
+                    "--size", str(size)], check=True, timeout=600)
+    out, _ = pull.communicate(timeout=600)
+    if pull.returncode != 0:
+        sys.exit(f"raw-pull failed with {pull.returncode}")
+    r = json.loads(out.strip().splitlines()[-1])
+    if r["messages"] != messages or r["bytes"] != messages * size:
+        sys.exit(f"CHECK FAILED: raw-pull received {r}, expected {messages} messages of {size} bytes")
+    return r
+
+
+def run_ours(a, work, size, steps, values, ports):
+    study = work / f"ours-{size}"
+    config = {
+        "output_dir": str(study),
+        "study_options": {
+            "field_names": [f"f{f}" for f in range(a.fields)],
+            "parameter_sweep_size": a.simulations, "nb_parameters": 1, "nb_time_steps": steps,
+            "l_bounds": [0.0], "u_bounds": [1.0], "verbosity": 1, "simulation_timeout": 120,
+        },
+        "sa_config": {"mean": True, "variance": True},
+        "launcher_config": {
+            "scheduler": "openmpi", "scheduler_arg_client": ["-n", "1"],
+            "scheduler_arg_server": ["-n", str(SERVER_RANKS)], "job_limit": a.simulations,
+            "timer_delay": 0.05, "server_timeout": 120, "fault_tolerance": False,
+        },
+        "client_config": {
+            "executable_command": a.bench,
+            "command_default_args": ["client", "--fields", str(a.fields), "--values", str(values),
+                                     "--steps", str(steps)],
+        },
+        "server_config": {"connection_port": ports[0], "data_port": ports[1]},
+    }
+    path = work / f"ours-{size}.json"
+    path.write_text(json.dumps(config, indent=2))
+    env = clean_env()
+    if a.server_delay_us:
+        env["MELISSA_FAULT_INGEST_DELAY_US"] = str(a.server_delay_us)
+    if a.client_hwm:
+        env["MELISSA_ZMQ_HWM"] = str(a.client_hwm)
+    log = work / f"ours-{size}.launcher.log"
+    with open(log, "w") as out:
+        rc = subprocess.run([a.launcher, str(path)], stdout=out, stderr=subprocess.STDOUT, env=env,
+                            stdin=subprocess.DEVNULL, timeout=3600).returncode
+    if rc != 0:
+        sys.exit(f"CHECK FAILED: the study exited {rc}; see {log}\n" + log.read_text()[-3000:])
+    summary = json.loads((study / "summary.json").read_text())
+    counters = summary["counters"]
+    expected = a.simulations * a.fields * steps * SERVER_RANKS
+    dropped = {k: v for k, v in counters.items() if k not in ("messages", "bytes", "accepted") and v}
+    if counters["accepted"] != expected or dropped or summary["finished"] != a.simulations:
+        sys.exit(f"CHECK FAILED: ours accepted {counters['accepted']} of {expected} messages, dropped {dropped}, "
+                 f"finished {summary['finished']}/{a.simulations}")
+    import netCDF4
+    for f in range(a.fields):
+        with netCDF4.Dataset(study / "results" / f"f{f}.nc") as ds:
+            ds.set_auto_mask(False)
+            check_statistics("ours", np.array(ds["mean"][...]), np.array(ds["variance"][...]),
+                             a.simulations, f, steps, values, ddof=1)
+    ingest = summary["ingest"]
+    return {"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"]}
+
+
+def run_reference(a, work, size, steps, values, ports):
+    out = work / f"ref-{size}"
+    out.mkdir(exist_ok=True)
+    env = clean_env()
+    ranks = []
+    for r in range(SERVER_RANKS):
+        p = subprocess.Popen([a.python, str(pathlib.Path(__file__).with_name("reference_server.py")),
+                              "--rank", str(r), "--ranks", str(SERVER_RANKS), "--connection-port", str(ports[0]),
+                              "--data-port", str(ports[1]), "--fields", str(a.fields), "--steps", str(steps),
+                              "--simulations", str(a.simulations), "--out", str(out)],
+                             stdout=subprocess.PIPE, text=True, env=env)
+        wait_ready(p, f"reference rank {r}")
+        ranks.append(p)
+    clients = []
+    for sim in range(a.simulations):
+        cenv = dict(env, MELISSA_SIMU_ID=str(sim), MELISSA_SERVER_ADDRESS=f"tcp://127.0.0.1:{ports[0]}")
+        clients.append(subprocess.Popen(["mpirun", "-n", "1", a.bench, "client", "--fields", str(a.fields),
+                                         "--values", str(values), "--steps", str(steps)],
+                                        env=cenv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
+    for c in clients:
+        if c.wait(timeout=3600) != 0:
+            sys.exit(f"a client of the reference server exited {c.returncode}")
+    results = []
+    for r, p in enumerate(ranks):
+        text, _ = p.communicate(timeout=3600)
+        if p.returncode != 0:
+            sys.exit(f"reference rank {r} exited {p.returncode}")
+        results.append(json.loads(text.strip().splitlines()[-1]))
+    for f in range(a.fields):
+        mean = np.concatenate([np.load(out / f"reference_mean.rank{r}.npy")[f] for r in range(SERVER_RANKS)], axis=1)
+        var = np.concatenate([np.load(out / f"reference_variance.rank{r}.npy")[f] for r in range(SERVER_RANKS)], axis=1)
+        check_statistics("reference", mean, var, a.simulations, f, steps, values, ddof=0)
+    first = min(r["first"] for r in results)
+    last = max(r["last"] for r in results)
+    return {"messages": sum(r["messages"] for r in results), "bytes": sum(r["bytes"] for r in results),
+            "seconds": last - first}
+
+
+def rates(r):
+    s = max(r["seconds"], 1e-9)
+    return r["bytes"] / s / 1e9, r["messages"] / s
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bench", required=True, help="melissa-bench-ingest")
+    ap.add_argument("--launcher", required=True, help="melissa-launcher (its melissa-server beside it)")
+    ap.add_argument("--python", default=sys.executable, help="python with pyzmq, numpy, iterative-stats")
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--sizes", default="1024,65536,1048576", help="payload bytes per message, comma-separated")
+    ap.add_argument("--messages", default="200000,16384,1024",
+                    help="messages per size (ours: simulations x fields x steps x 2 server ranks)")
+    ap.add_argument("--simulations", type=int, default=8, help="clients streaming at once")
+    ap.add_argument("--fields", type=int, default=1)
+    ap.add_argument("--skip", default="", help="comma-separated sides to skip: raw, ours, ref")
+    ap.add_argument("--port", type=int, default=32000, help="first of the ports used (about 40)")
+    ap.add_argument("--server-delay-us", type=int, default=0, help="slow our server down per message (back-pressure)")
+    ap.add_argument("--client-hwm", type=int, default=0, help="MELISSA_ZMQ_HWM for our clients")
+    ap.add_argument("--json", help="also write the results here")
+    a = ap.parse_args()
+    work = pathlib.Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in a.sizes.split(",")]
+    counts = [int(m) for m in a.messages.split(",")]
+    if len(counts) != len(sizes):
+        sys.exit("--messages needs one count per --sizes entry")
+    skip = set(filter(None, a.skip.split(",")))
+    rows = []
+    for k, (size, count) in enumerate(zip(sizes, counts)):
+        if size % 8:
+            sys.exit(f"--sizes: {size} is not a whole number of float64 values")
+        per_step = a.simulations * a.fields * SERVER_RANKS
+        steps = max(1, round(count / per_step))
+        values = SERVER_RANKS * size // 8  # per client rank: one message of `size` bytes per server rank
+        messages = per_step * steps
+        row = {"payload_bytes": size, "message_bytes": size + HEADER, "messages": messages, "steps": steps}
+        base = a.port + 10 * k
+        if "raw" not in skip:
+            row["raw"] = run_raw(a.bench, base + 1, messages, size + HEADER)
+        if "ours" not in skip:
+            row["ours"] = run_ours(a, work, size, steps, values, (base + 3, base + 5))
+        if "ref" not in skip:
+            row["ref"] = run_reference(a, work, size, steps, values, (base + 7, base + 8))
+        rows.append(row)
+        print(f"size {size} B: {messages} messages checked: " + ", ".join(
+            f"{side} {rates(row[side])[0]:.3f} GB/s" for side in ("raw", "ours", "ref") if side in row), flush=True)
+
+    print()
+    print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each, -> server of {SERVER_RANKS} ranks "
+          f"(mean + variance); raw = one PUSH -> one PULL process; GB/s counts headers (48 B) too")
+    head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>10} {s + ' msg/s':>11}" for s in ("raw", "ours", "ref"))
+    print(head + f" {'ours/raw':>9} {'ours/ref':>9}")
+    for row in rows:
+        line = f"{row['payload_bytes']:>9} {row['messages']:>9} "
+        for side in ("raw", "ours", "ref"):
+            if side in row:
+                gbs, mps = rates(row[side])
+                line += f"{gbs:>10.3f} {mps:>11.0f} "
+            else:
+                line += f"{'-':>10} {'-':>11} "
+        for a_, b_ in (("ours", "raw"), ("ours", "ref")):
+            if a_ in row and b_ in row:
+                ratio = rates(row[a_])[0] / max(rates(row[b_])[0], 1e-12)
+                row[f"{a_}/{b_}"] = ratio
+                line += f"{ratio:>9.2f} "
+            else:
+                line += f"{'-':>9} "
+        print(line)
+    if a.json:
+        pathlib.Path(a.json).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

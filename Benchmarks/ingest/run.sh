@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Ingest benchmark: our server's data rate against the raw libzmq ceiling and a Python reference
+# server (pyzmq + numpy + iterative-stats, what the modern Melissa server does), in one run.
+#
+#   Benchmarks/ingest/run.sh [--short] [--prefix DIR] [--work DIR] [--sizes B,B,..] [--messages N,N,..]
+#                            [--simulations N] [--fields F] [--skip raw,ours,ref] [--port P] [--json FILE]
+#                            [--server-delay-us U] [--client-hwm H]
+#
+# Builds melissa-bench-ingest (release) and, unless --prefix names an existing install, installs
+# the project with Scripts/build.sh into <repo>/build. For each payload size (default 1 KiB,
+# 64 KiB, 1 MiB) it streams the same number of messages of that size (plus the 48-byte header)
+#   raw:  from one PUSH process to one PULL process, libzmq called directly;
+#   ours: from N synthetic clients (default 8, the real client library, one MPI rank each, all at
+#         once) to melissa-server under `mpirun -np 2` with mean and variance on, run by
+#         melissa-launcher; the rate is the server's summary.json `ingest` window;
+#   ref:  from the same clients to Benchmarks/ingest/reference_server.py on two processes;
+# checks that ours and ref computed the exact mean and variance of what was sent and that ours
+# accepted every message (exits 1 otherwise), then prints GB/s and messages/s of each side and
+# the ratios ours/raw and ours/ref.
+#
+#   default: 200 000 x 1 KiB, 16 384 x 64 KiB, 1 024 x 1 MiB messages (about 1 GiB each for the
+#            larger sizes; two to five minutes, most of it the Python reference)
+#   --short: 2 000, 256, 32 messages, 2 clients (a few seconds: the test suite runs it)
+#   --server-delay-us U: our server sleeps U µs per message (fault injection), --client-hwm H: the
+#            clients' send high-water mark; together they show back-pressure: clients slow down,
+#            every message is still received once.
+#
+# Environment: PYTHON (default <repo>/.venv/bin/python); the benchmark installs pyzmq, numpy,
+# netCDF4 and iterative-stats into that virtual environment when they are missing.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+prefix="$root/build" work="" short=0
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --short) short=1 ;;
+        --prefix) prefix="$2"; shift ;;
+        --work) work="$2"; shift ;;
+        --sizes|--messages|--simulations|--fields|--skip|--port|--json|--server-delay-us|--client-hwm)
+            [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
+            args+=("$1" "$2"); shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown argument $1 (see run.sh --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ "$short" = 1 ]; then args=(--messages 2000,256,32 --simulations 2 "${args[@]}"); fi
+
+python="${PYTHON:-$root/.venv/bin/python}"
+if [ ! -x "$python" ]; then python3 -m venv "$root/.venv"; python="$root/.venv/bin/python"; fi
+if ! "$python" -c 'import zmq, numpy, netCDF4, iterative_stats' 2>/dev/null; then
+    echo "run.sh: installing pyzmq numpy netCDF4 iterative-stats into $(dirname "$(dirname "$python")")" >&2
+    "$python" -m pip install -q pyzmq numpy netCDF4 iterative-stats >&2
+fi
+
+source "$root/Scripts/mpi-env.sh"
+if [ ! -x "$prefix/bin/melissa-launcher" ]; then "$root/Scripts/build.sh" --prefix "$prefix" >&2; fi
+bench="${MELISSA_BENCH_INGEST:-}"
+if [ -z "$bench" ]; then
+    swift build -c release --product melissa-bench-ingest >&2
+    bench="$(swift build -c release --show-bin-path)/melissa-bench-ingest"
+fi
+
+if [ -z "$work" ]; then
+    work="$(mktemp -d "${TMPDIR:-/tmp}/melissa-bench-ingest.XXXXXX")"
+    trap 'rm -rf "$work"' EXIT
+fi
+"$python" "$root/Benchmarks/ingest/run.py" --bench "$bench" --launcher "$prefix/bin/melissa-launcher" \
+    --python "$python" --work "$work" "${args[@]}"
