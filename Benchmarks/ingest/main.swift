@@ -1,10 +1,11 @@
 // Ingest benchmark processes (Benchmarks/ingest/run.sh drives them):
 //
 //   melissa-bench-ingest raw-pull --bind ENDPOINT --messages N
-//   melissa-bench-ingest raw-push --connect ENDPOINT --messages N --size BYTES
-//       the ceiling: libzmq PUSH -> PULL called directly, nothing but zmq_send/zmq_msg_recv.
+//   melissa-bench-ingest raw-push --connect ENDPOINT[,ENDPOINT...] --messages N --size BYTES
+//       the ceiling: libzmq PUSH -> PULL called directly, nothing but zmq_send/zmq_msg_recv
+//       (with several endpoints, one PUSH socket each, sent to in turn).
 //       raw-pull prints one JSON line: messages, bytes, seconds from the first message to the last.
-//   melissa-bench-ingest client --fields F --values K --steps T
+//   melissa-bench-ingest client --fields F --values K --steps T [--start-at UNIX_SECONDS]
 //       a synthetic simulation on the real client library (MelissaClient, under mpirun like any
 //       client; MELISSA_SIMU_ID and MELISSA_SERVER_ADDRESS from the environment): registers fields
 //       f0..f(F-1) of K float64 values per rank and sends T steps of each, as fast as it can.
@@ -92,18 +93,26 @@ func rawPull(_ o: Options) {
 
 func rawPush(_ o: Options) {
     let count = o.int("messages"), size = o.int("size")
-    guard let context = zmq_ctx_new(), let socket = zmq_socket(context, ZMQ_PUSH) else { fail("zmq_socket failed") }
-    var linger: Int32 = -1
-    check(zmq_setsockopt(socket, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size), "ZMQ_LINGER")
-    check(zmq_connect(socket, o.string("connect")), "zmq_connect \(o.string("connect"))")
+    // Several endpoints (comma-separated): one PUSH socket each, sent to in turn, as a client
+    // rank sends one piece per server rank each step.
+    let endpoints = o.string("connect").split(separator: ",").map(String.init)
+    guard let context = zmq_ctx_new() else { fail("zmq_ctx_new failed") }
+    var sockets: [UnsafeMutableRawPointer] = []
+    for endpoint in endpoints {
+        guard let socket = zmq_socket(context, ZMQ_PUSH) else { fail("zmq_socket failed") }
+        var linger: Int32 = -1
+        check(zmq_setsockopt(socket, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size), "ZMQ_LINGER")
+        check(zmq_connect(socket, endpoint), "zmq_connect \(endpoint)")
+        sockets.append(socket)
+    }
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
     defer { buffer.deallocate() }
     for i in 0..<size { buffer[i] = UInt8(truncatingIfNeeded: i) }
-    for _ in 0..<count where zmq_send(socket, buffer.baseAddress, size, 0) != Int32(size) {
+    for i in 0..<count where zmq_send(sockets[i % sockets.count], buffer.baseAddress, size, 0) != Int32(size) {
         fail("zmq_send: \(String(cString: zmq_strerror(zmq_errno())))")
     }
-    zmq_close(socket)
-    zmq_ctx_term(context) // waits for the queue to drain (linger -1)
+    for socket in sockets { zmq_close(socket) }
+    zmq_ctx_term(context) // waits for the queues to drain (linger -1)
 }
 
 func client(_ o: Options) {
@@ -116,6 +125,14 @@ func client(_ o: Options) {
         guard let plan = client.plan(of: "f0") else { fail("field f0 has no plan") }
         let offset = Int(plan.localOffset), globalSize = Int(plan.globalSize)
         var buffers = (0..<fieldCount).map { f in (0..<localSize).map { baseValue(sim: sim, field: f, index: offset + $0) } }
+        // --start-at: connected clients wait for a common wall-clock time, so every client of a
+        // run streams at once and process start-up (mpirun, the launcher's pacing) is outside
+        // what the receiver measures, on both servers alike.
+        if let raw = o.values["start-at"] {
+            guard let startAt = Double(raw) else { fail("--start-at must be seconds since the epoch, got '\(raw)'") }
+            let wait = startAt - Date().timeIntervalSince1970
+            if wait > 0 { usleep(UInt32(min(wait, 600) * 1e6)) }
+        }
         let start = now()
         for step in 0..<steps {
             let marker = step % globalSize - offset

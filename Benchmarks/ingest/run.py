@@ -16,6 +16,8 @@ import argparse
 import json
 import os
 import pathlib
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +25,8 @@ import time
 import numpy as np
 
 HEADER = 48
-SERVER_RANKS = 2
+SIDES = ("raw", "raw-nm", "ours", "ref")
+SERVER_RANKS = 2  # the issue's setting; --server-ranks changes it for experiments
 
 
 def base_values(sims, field, global_size):
@@ -87,8 +90,37 @@ def run_raw(bench, port, messages, size):
     return r
 
 
+def run_raw_topology(bench, port, pushers, pullers, messages, size):
+    """Raw libzmq in our study's shape: `pushers` processes, each with one PUSH socket per
+    puller sent to in turn, into `pullers` PULL processes (the ceiling for that topology)."""
+    per_pusher = messages // pushers
+    pulls = []
+    for r in range(pullers):
+        p = subprocess.Popen([bench, "raw-pull", "--bind", f"tcp://127.0.0.1:{port + r}",
+                              "--messages", str(messages // pullers)], stdout=subprocess.PIPE, text=True)
+        wait_ready(p, "raw-pull")
+        pulls.append(p)
+    endpoints = ",".join(f"tcp://127.0.0.1:{port + r}" for r in range(pullers))
+    pushes = [subprocess.Popen([bench, "raw-push", "--connect", endpoints, "--messages", str(per_pusher),
+                                "--size", str(size)]) for _ in range(pushers)]
+    for p in pushes:
+        if p.wait(timeout=600) != 0:
+            sys.exit("raw-push failed")
+    windows = []
+    for p in pulls:
+        out, _ = p.communicate(timeout=600)
+        if p.returncode != 0:
+            sys.exit(f"raw-pull failed with {p.returncode}")
+        windows.append(json.loads(out.strip().splitlines()[-1]))
+    # The pullers ran side by side: the slowest one's window bounds the whole transfer.
+    return {"messages": sum(w["messages"] for w in windows), "bytes": sum(w["bytes"] for w in windows),
+            "seconds": max(w["seconds"] for w in windows)}
+
+
 def run_ours(a, work, size, steps, values, ports):
     study = work / f"ours-{size}"
+    if study.exists():
+        shutil.rmtree(study)  # the launcher refuses to overwrite a study, rightly
     config = {
         "output_dir": str(study),
         "study_options": {
@@ -105,7 +137,7 @@ def run_ours(a, work, size, steps, values, ports):
         "client_config": {
             "executable_command": a.bench,
             "command_default_args": ["client", "--fields", str(a.fields), "--values", str(values),
-                                     "--steps", str(steps)],
+                                     "--steps", str(steps), "--start-at", str(time.time() + a.start_delay)],
         },
         "server_config": {"connection_port": ports[0], "data_port": ports[1]},
     }
@@ -153,10 +185,12 @@ def run_reference(a, work, size, steps, values, ports):
         wait_ready(p, f"reference rank {r}")
         ranks.append(p)
     clients = []
+    start_at = time.time() + a.start_delay
     for sim in range(a.simulations):
         cenv = dict(env, MELISSA_SIMU_ID=str(sim), MELISSA_SERVER_ADDRESS=f"tcp://127.0.0.1:{ports[0]}")
         clients.append(subprocess.Popen(["mpirun", "-n", "1", a.bench, "client", "--fields", str(a.fields),
-                                         "--values", str(values), "--steps", str(steps)],
+                                         "--values", str(values), "--steps", str(steps),
+                                         "--start-at", str(start_at)],
                                         env=cenv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
     for c in clients:
         if c.wait(timeout=3600) != 0:
@@ -197,14 +231,20 @@ def main():
     ap.add_argument("--port", type=int, default=32000, help="first of the ports used (about 40)")
     ap.add_argument("--server-delay-us", type=int, default=0, help="slow our server down per message (back-pressure)")
     ap.add_argument("--client-hwm", type=int, default=0, help="MELISSA_ZMQ_HWM for our clients")
+    ap.add_argument("--start-delay", type=float, default=3.0,
+                    help="clients start streaming together this many seconds after they are started")
+    ap.add_argument("--server-ranks", type=int, default=SERVER_RANKS, help="server ranks (ours and ref)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
+    globals()["SERVER_RANKS"] = a.server_ranks
     work = pathlib.Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in a.sizes.split(",")]
     counts = [int(m) for m in a.messages.split(",")]
     if len(counts) != len(sizes):
         sys.exit("--messages needs one count per --sizes entry")
+    if a.simulations < 2:
+        sys.exit("--simulations must be at least 2 (the unbiased variance of one sample is undefined)")
     skip = set(filter(None, a.skip.split(",")))
     rows = []
     for k, (size, count) in enumerate(zip(sizes, counts)):
@@ -216,37 +256,51 @@ def main():
         messages = per_step * steps
         row = {"payload_bytes": size, "message_bytes": size + HEADER, "messages": messages, "steps": steps}
         base = a.port + 10 * k
-        if "raw" not in skip:
-            row["raw"] = run_raw(a.bench, base + 1, messages, size + HEADER)
-        if "ours" not in skip:
-            row["ours"] = run_ours(a, work, size, steps, values, (base + 3, base + 5))
-        if "ref" not in skip:
-            row["ref"] = run_reference(a, work, size, steps, values, (base + 7, base + 8))
+        sides = {
+            "raw": lambda: run_raw(a.bench, base + 1, messages, size + HEADER),
+            "raw-nm": lambda: run_raw_topology(a.bench, base + 1, a.simulations, SERVER_RANKS, messages, size + HEADER),
+            "ours": lambda: run_ours(a, work, size, steps, values, (base + 3, base + 5)),
+            "ref": lambda: run_reference(a, work, size, steps, values, (base + 7, base + 8)),
+        }
+        for side, run in sides.items():
+            if side in skip:
+                continue
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            row[side] = run()
+            # Every process of the side (servers, clients, mpirun, launcher) was waited for, so
+            # their CPU time and page faults are in RUSAGE_CHILDREN: costs per byte, whatever
+            # the core count and the other load on the machine.
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            row[side]["cpu_seconds"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            row[side]["page_faults"] = after.ru_minflt - before.ru_minflt
         rows.append(row)
         print(f"size {size} B: {messages} messages checked: " + ", ".join(
-            f"{side} {rates(row[side])[0]:.3f} GB/s" for side in ("raw", "ours", "ref") if side in row), flush=True)
+            f"{side} {rates(row[side])[0]:.3f} GB/s" for side in SIDES if side in row), flush=True)
 
     print()
-    print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each, -> server of {SERVER_RANKS} ranks "
-          f"(mean + variance); raw = one PUSH -> one PULL process; GB/s counts headers (48 B) too")
-    head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>10} {s + ' msg/s':>11}" for s in ("raw", "ours", "ref"))
-    print(head + f" {'ours/raw':>9} {'ours/ref':>9}")
+    print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each -> server of {SERVER_RANKS} ranks "
+          f"(mean + variance). raw: one PUSH -> one PULL process; raw-nm: {a.simulations} PUSH processes -> "
+          f"{SERVER_RANKS} PULL processes, our study's shape; ref: the Python reference server. GB/s count the "
+          f"48-byte headers too; CPU s/GB: CPU time of every process of the side (clients included) per GB.")
+    head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>12}" for s in SIDES)
+    print(head + f" {'ours/raw':>9} {'ours/raw-nm':>12} {'ours/ref':>9}   " + " ".join(f"{s + ' CPU s/GB':>16}" for s in SIDES))
     for row in rows:
         line = f"{row['payload_bytes']:>9} {row['messages']:>9} "
-        for side in ("raw", "ours", "ref"):
-            if side in row:
-                gbs, mps = rates(row[side])
-                line += f"{gbs:>10.3f} {mps:>11.0f} "
+        line += " ".join(f"{rates(row[side])[0]:>12.3f}" if side in row else f"{'-':>12}" for side in SIDES)
+        for other, width in (("raw", 9), ("raw-nm", 12), ("ref", 9)):
+            if "ours" in row and other in row:
+                ratio = rates(row["ours"])[0] / max(rates(row[other])[0], 1e-12)
+                row[f"ours/{other}"] = ratio
+                line += f" {ratio:>{width}.2f}"
             else:
-                line += f"{'-':>10} {'-':>11} "
-        for a_, b_ in (("ours", "raw"), ("ours", "ref")):
-            if a_ in row and b_ in row:
-                ratio = rates(row[a_])[0] / max(rates(row[b_])[0], 1e-12)
-                row[f"{a_}/{b_}"] = ratio
-                line += f"{ratio:>9.2f} "
-            else:
-                line += f"{'-':>9} "
+                line += f" {'-':>{width}}"
+        line += "   " + " ".join(f"{row[side]['cpu_seconds'] / (row[side]['bytes'] / 1e9):>16.2f}"
+                                 if side in row else f"{'-':>16}" for side in SIDES)
         print(line)
+    print(f"{'payload':>9} " + " ".join(f"{s + ' faults/msg':>18}" for s in SIDES))
+    for row in rows:
+        print(f"{row['payload_bytes']:>9} " + " ".join(
+            f"{row[side]['page_faults'] / row['messages']:>18.1f}" if side in row else f"{'-':>18}" for side in SIDES))
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(rows, indent=2))
 

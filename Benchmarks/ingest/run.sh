@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
         --short) short=1 ;;
         --prefix) prefix="$2"; shift ;;
         --work) work="$2"; shift ;;
-        --sizes|--messages|--simulations|--fields|--skip|--port|--json|--server-delay-us|--client-hwm)
+        --sizes|--messages|--simulations|--fields|--skip|--port|--json|--server-delay-us|--client-hwm|--server-ranks|--start-delay)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
             args+=("$1" "$2"); shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;

@@ -94,8 +94,11 @@ public struct ByteReader {
     /// Checks the 4-byte magic and the version, and returns the kind code.
     public mutating func header(magic: Magic) throws(ProtocolError) -> UInt16 {
         try need(8)
-        let got = Array(base[offset..<(offset + 4)])
-        guard got == magic.bytes else { throw .badMagic(expected: magic.text, got: got) }
+        // One 32-bit compare: this runs for every data message, so no array is built unless
+        // the magic is wrong.
+        guard UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) == magic.word else {
+            throw .badMagic(expected: magic.text, got: Array(base[offset..<(offset + 4)]))
+        }
         offset += 4
         let version = try u16()
         guard version == protocolVersion else {

@@ -24,6 +24,17 @@ public enum Magic: Sendable {
 
     /// The magic as bytes.
     public var bytes: [UInt8] { Array(text.utf8) }
+
+    /// The four bytes read as one little-endian integer: the decoders compare one word, not
+    /// four bytes in an array (pinned against `bytes` by the protocol tests).
+    public var word: UInt32 {
+        switch self {
+        case .handshake: return 0x4853_4C4D // "MLSH"
+        case .data: return 0x4453_4C4D // "MLSD"
+        case .control: return 0x4353_4C4D // "MLSC"
+        case .internalRank: return 0x4953_4C4D // "MLSI"
+        }
+    }
 }
 
 /// Upper bounds a decoder enforces before allocating anything.

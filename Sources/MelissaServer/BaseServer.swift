@@ -23,6 +23,8 @@ open class BaseServer {
     public internal(set) var counters = ServerCounters()
     /// What this process accepted and when (summary.json's `ingest` rate).
     public internal(set) var ingest = IngestWindow()
+    /// Wall-clock microseconds minus monotonic microseconds, taken at start.
+    let wallClockOffsetMicros = IngestWindow.wallMicros() - Int64(BaseServer.now() * 1e6)
     /// Per field (index in `field_names`), this rank's block once known.
     public internal(set) var fieldLayouts: [FieldLayout?]
     /// The exit code the study ends with (rank 0 decides; 0 when nothing failed).
@@ -366,7 +368,10 @@ open class BaseServer {
         case .inconsistent: counters.inconsistent += 1; return nil
         case let .accepted(simulationComplete):
             counters.accepted += 1
-            ingest.record(byteCount: dataMessage.count)
+            // One clock read per message: wall time is the monotonic clock plus the offset
+            // taken at start (a wall-clock step during the study shifts the window, no more).
+            let now = Self.now()
+            ingest.record(byteCount: dataMessage.count, at: wallClockOffsetMicros + Int64(now * 1e6))
             if ingestDelayMicros > 0 { usleep(ingestDelayMicros) }
             if known == nil {
                 fieldLayouts[Int(header.field)] = layout
@@ -376,7 +381,7 @@ open class BaseServer {
                 lastData[header.simulationID] = nil
                 try reportComplete(header.simulationID)
             } else {
-                lastData[header.simulationID] = Self.now()
+                lastData[header.simulationID] = now
             }
         }
         return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)))

@@ -55,7 +55,7 @@ extension CompletionTracker {
             }
             for f in 0..<nbFields {
                 guard try r.bool(field: "field present") else { continue }
-                var progress = FieldProgress(steps: nbTimeSteps)
+                let progress = FieldProgress(steps: nbTimeSteps)
                 progress.blockSize = try r.u64(field: "block size")
                 progress.completeSteps = Int(try r.u64(field: "complete steps"))
                 guard progress.completeSteps <= nbTimeSteps else {

@@ -20,8 +20,9 @@ public enum PieceVerdict: Equatable, Sendable {
 /// detection) and a count of values received per step (completion: a step is complete
 /// when the rank's whole block arrived). State for a simulation is freed when it completes.
 public struct CompletionTracker {
-    /// Progress of one (simulation, field) on this rank.
-    struct FieldProgress {
+    /// Progress of one (simulation, field) on this rank. A reference, like
+    /// `SimulationProgress`, so recording a piece updates it in place with one lookup.
+    final class FieldProgress {
         var seen: [UInt32: Bitset] = [:]
         var valuesPerStep: [UInt64]
         var completeSteps = 0
@@ -68,19 +69,22 @@ public struct CompletionTracker {
         }
         let f = Int(header.field)
         let step = Int(header.timeStep)
-        if simulation.fields[f] == nil { simulation.fields[f] = FieldProgress(steps: nbTimeSteps) }
-        // Optional chaining through the array element mutates it in place.
-        if simulation.fields[f]?.seen[header.clientRank]?.contains(step) == true { return .duplicate }
-        if simulation.fields[f]?.sealed?.contains(step) == true { return .duplicate }
-        let received = (simulation.fields[f]?.valuesPerStep[step] ?? 0) + header.count
+        let progress: FieldProgress
+        if let known = simulation.fields[f] { progress = known } else {
+            progress = FieldProgress(steps: nbTimeSteps)
+            simulation.fields[f] = progress
+        }
+        if progress.seen[header.clientRank]?.contains(step) == true { return .duplicate }
+        if progress.sealed?.contains(step) == true { return .duplicate }
+        let received = progress.valuesPerStep[step] + header.count
         // An empty block completes with its (empty) marker piece; others by value count.
         guard received <= blockSize, blockSize > 0 || header.count == 0 else { return .inconsistent }
-        simulation.fields[f]?.blockSize = blockSize
-        simulation.fields[f]?.seen[header.clientRank, default: Bitset(capacity: nbTimeSteps)].insert(step)
-        simulation.fields[f]?.valuesPerStep[step] = received
+        progress.blockSize = blockSize
+        progress.seen[header.clientRank, default: Bitset(capacity: nbTimeSteps)].insert(step)
+        progress.valuesPerStep[step] = received
         if received == blockSize {
-            simulation.fields[f]?.completeSteps += 1
-            if simulation.fields[f]?.completeSteps == nbTimeSteps { simulation.completeFields += 1 }
+            progress.completeSteps += 1
+            if progress.completeSteps == nbTimeSteps { simulation.completeFields += 1 }
         }
         guard simulation.completeFields == nbFields else { return .accepted(simulationComplete: false) }
         open[sim] = nil
@@ -105,7 +109,7 @@ public struct CompletionTracker {
             // Completed: every step of every field had arrived. Rebuild that as sealed steps.
             simulation = SimulationProgress(nbFields: nbFields)
             for f in 0..<nbFields {
-                var progress = FieldProgress(steps: nbTimeSteps)
+                let progress = FieldProgress(steps: nbTimeSteps)
                 var all = Bitset(capacity: nbTimeSteps)
                 for t in 0..<nbTimeSteps { all.insert(t) }
                 progress.sealed = all
@@ -119,7 +123,7 @@ public struct CompletionTracker {
             return false
         }
         for (f, t) in forget where f < nbFields && t < nbTimeSteps {
-            guard var progress = simulation.fields[f] else { continue }
+            guard let progress = simulation.fields[f] else { continue }
             let wasComplete = progress.sealed?.contains(t) == true
                 || (progress.seen.values.contains { $0.contains(t) } && progress.valuesPerStep[t] == progress.blockSize)
             for key in Array(progress.seen.keys) { progress.seen[key]?.remove(t) }
@@ -128,7 +132,6 @@ public struct CompletionTracker {
             if wasComplete { progress.completeSteps -= 1 }
             progress.valuesPerStep[t] = 0
             if fieldWasComplete && progress.completeSteps < nbTimeSteps { simulation.completeFields -= 1 }
-            simulation.fields[f] = progress
         }
         return true
     }

@@ -18,7 +18,7 @@ public struct IngestWindow: Sendable, Equatable {
     public init() {}
 
     /// Counts one accepted message of `byteCount` bytes received at `micros`.
-    public mutating func record(byteCount: Int, at micros: Int64 = IngestWindow.wallMicros()) {
+    public mutating func record(byteCount: Int, at micros: Int64) {
         if messages == 0 { firstMicros = micros }
         lastMicros = max(lastMicros, micros)
         messages += 1

@@ -1,4 +1,5 @@
 import CZMQ
+import Glibc
 
 /// A received (or to-be-sent) message owned by libzmq: reading it copies nothing.
 public final class ZMQMessage {
@@ -10,6 +11,27 @@ public final class ZMQMessage {
     /// A message with `size` bytes of uninitialised payload that the caller fills in place.
     public init(size: Int) throws(ZMQError) {
         guard zmq_msg_init_size(&msg, size) == 0 else { throw ZMQError("zmq_msg_init_size", "\(size) bytes") }
+    }
+
+    /// A message of `size` bytes the caller fills in place, its buffer from `pool` when the
+    /// message is large enough to gain from reuse (`ZMQBufferPool.minimumSize`). Sending it
+    /// copies nothing; libzmq returns the buffer to the pool when it is done with it.
+    public init(size: Int, pool: ZMQBufferPool) throws(ZMQError) {
+        guard size >= ZMQBufferPool.minimumSize else {
+            guard zmq_msg_init_size(&msg, size) == 0 else { throw ZMQError("zmq_msg_init_size", "\(size) bytes") }
+            return
+        }
+        guard let data = pool.take(size) else { throw ZMQError("posix_memalign", "\(size) bytes", code: ENOMEM) }
+        // The message holds the pool until libzmq calls releaseToPool, so the pool outlives
+        // every buffer it lent, whatever the order things are released in.
+        let hint = Unmanaged.passRetained(pool).toOpaque()
+        guard zmq_msg_init_data(&msg, data, size, releaseToPool, hint) == 0 else {
+            let error = ZMQError("zmq_msg_init_data", "\(size) bytes")
+            pool.giveBack(data)
+            Unmanaged<ZMQBufferPool>.fromOpaque(hint).release()
+            zmq_msg_init(&msg)
+            throw error
+        }
     }
 
     deinit { zmq_msg_close(&msg) }

@@ -26,6 +26,8 @@ guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
     FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
+// Received messages reuse heap pages instead of faulting each one in (docs/PERFORMANCE.md).
+ReceiveBufferTuning.keepMessagePagesMapped()
 do {
     _ = try MPIRuntime.initializeIfNeeded()
 } catch {

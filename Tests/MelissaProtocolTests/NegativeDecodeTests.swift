@@ -90,6 +90,13 @@ final class NegativeDecodeTests: XCTestCase {
         }
     }
 
+    func testMagicWordIsTheLittleEndianReadingOfItsBytes() {
+        for magic in [Magic.handshake, .data, .control, .internalRank] {
+            let fromBytes = magic.bytes.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            XCTAssertEqual(magic.word, fromBytes, magic.text)
+        }
+    }
+
     func testMessagesOfAnotherChannelAreBadMagic() {
         for golden in goldens {
             for other in goldens where other.messageName != golden.messageName {
