@@ -63,6 +63,14 @@ struct Options {
     }
 }
 
+/// User + system CPU seconds of this process (all threads).
+func processCPU() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+}
+
 func check(_ rc: Int32, _ what: String) {
     if rc != 0 { fail("\(what): \(String(cString: zmq_strerror(zmq_errno())))") }
 }
@@ -77,18 +85,21 @@ func rawPull(_ o: Options) {
     var message = zmq_msg_t()
     zmq_msg_init(&message)
     var bytes = 0
-    var first = 0.0
+    var first = 0.0, cpuFirst = 0.0, bytesFirst = 0
     for i in 0..<count {
         let n = zmq_msg_recv(&message, socket, 0)
         if n < 0 { fail("zmq_msg_recv after \(i) of \(count) messages: \(String(cString: zmq_strerror(zmq_errno())))") }
-        if i == 0 { first = now() }
         bytes += Int(n)
+        if i == 0 { first = now(); cpuFirst = processCPU(); bytesFirst = bytes }
     }
     let seconds = now() - first
+    let cpu = processCPU() - cpuFirst
     zmq_msg_close(&message)
     zmq_close(socket)
     zmq_ctx_term(context)
-    print("{\"messages\": \(count), \"bytes\": \(bytes), \"seconds\": \(seconds)}")
+    // CPU from the first message on, as the servers measure theirs (summary.json's ingest).
+    print("{\"messages\": \(count), \"bytes\": \(bytes), \"seconds\": \(seconds), "
+          + "\"cpu_seconds\": \(cpu), \"cpu_bytes\": \(bytes - bytesFirst)}")
 }
 
 func rawPush(_ o: Options) {

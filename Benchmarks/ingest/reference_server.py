@@ -19,6 +19,7 @@ Rank r's data port is D + r; only rank 0 answers handshakes.
 import argparse
 import json
 import pathlib
+import resource
 import struct
 import sys
 import time
@@ -47,6 +48,12 @@ def block(global_size, ranks, rank):
     base, extra = divmod(global_size, ranks)
     lo = rank * base + min(rank, extra)
     return lo, lo + base + (1 if rank < extra else 0)
+
+
+def cpu_seconds():
+    """User + system CPU time of this process, every thread (pyzmq's I/O thread too)."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
 
 
 def main():
@@ -114,15 +121,17 @@ def main():
             now = time.time()
             if first is None:
                 first = now
+                cpu_first, bytes_first = cpu_seconds(), nbytes
             last = now
 
+    cpu = cpu_seconds() - cpu_first  # first to last message, as our server measures
     out = pathlib.Path(a.out)
     mean = np.stack([np.stack([moments[(f, t)].get_mean() for t in range(a.steps)]) for f in range(a.fields)])
     var = np.stack([np.stack([moments[(f, t)].get_variance() for t in range(a.steps)]) for f in range(a.fields)])
     np.save(out / f"reference_mean.rank{a.rank}.npy", mean)
     np.save(out / f"reference_variance.rank{a.rank}.npy", var)
     print(json.dumps({"rank": a.rank, "messages": received, "bytes": nbytes, "first": first, "last": last,
-                      "block": [lo, hi]}), flush=True)
+                      "block": [lo, hi], "cpu_seconds": cpu, "cpu_bytes": nbytes - bytes_first}), flush=True)
     data.close(linger=0)
     if connection is not None:
         connection.close(linger=0)

@@ -87,7 +87,8 @@ def run_raw(bench, port, messages, size):
     r = json.loads(out.strip().splitlines()[-1])
     if r["messages"] != messages or r["bytes"] != messages * size:
         sys.exit(f"CHECK FAILED: raw-pull received {r}, expected {messages} messages of {size} bytes")
-    return r
+    return {"messages": r["messages"], "bytes": r["bytes"], "seconds": r["seconds"],
+            "receiver_cpu_seconds": r["cpu_seconds"], "receiver_cpu_bytes": r["cpu_bytes"]}
 
 
 def run_raw_topology(bench, port, pushers, pullers, messages, size):
@@ -114,7 +115,9 @@ def run_raw_topology(bench, port, pushers, pullers, messages, size):
         windows.append(json.loads(out.strip().splitlines()[-1]))
     # The pullers ran side by side: the slowest one's window bounds the whole transfer.
     return {"messages": sum(w["messages"] for w in windows), "bytes": sum(w["bytes"] for w in windows),
-            "seconds": max(w["seconds"] for w in windows)}
+            "seconds": max(w["seconds"] for w in windows),
+            "receiver_cpu_seconds": sum(w["cpu_seconds"] for w in windows),
+            "receiver_cpu_bytes": sum(w["cpu_bytes"] for w in windows)}
 
 
 def run_ours(a, work, size, steps, values, ports):
@@ -127,11 +130,12 @@ def run_ours(a, work, size, steps, values, ports):
             "field_names": [f"f{f}" for f in range(a.fields)],
             "parameter_sweep_size": a.simulations, "nb_parameters": 1, "nb_time_steps": steps,
             "l_bounds": [0.0], "u_bounds": [1.0], "verbosity": 1, "simulation_timeout": 120,
+            "zmq_hwm": a.server_hwm,
         },
         "sa_config": {"mean": True, "variance": True},
         "launcher_config": {
             "scheduler": "openmpi", "scheduler_arg_client": ["-n", "1"],
-            "scheduler_arg_server": ["-n", str(SERVER_RANKS)], "job_limit": a.simulations,
+            "scheduler_arg_server": ["-n", str(SERVER_RANKS)], "job_limit": a.job_limit or a.simulations,
             "timer_delay": 0.05, "server_timeout": 120, "fault_tolerance": False,
         },
         "client_config": {
@@ -150,8 +154,10 @@ def run_ours(a, work, size, steps, values, ports):
         env["MELISSA_ZMQ_HWM"] = str(a.client_hwm)
     log = work / f"ours-{size}.launcher.log"
     with open(log, "w") as out:
-        rc = subprocess.run([a.launcher, str(path)], stdout=out, stderr=subprocess.STDOUT, env=env,
-                            stdin=subprocess.DEVNULL, timeout=3600).returncode
+        launcher = subprocess.Popen([a.launcher, str(path)], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    stdin=subprocess.DEVNULL)
+        samples = sample_server_rss(launcher, str(path)) if a.rss else []
+        rc = launcher.wait(timeout=3600)
     if rc != 0:
         sys.exit(f"CHECK FAILED: the study exited {rc}; see {log}\n" + log.read_text()[-3000:])
     summary = json.loads((study / "summary.json").read_text())
@@ -168,7 +174,64 @@ def run_ours(a, work, size, steps, values, ports):
             check_statistics("ours", np.array(ds["mean"][...]), np.array(ds["variance"][...]),
                              a.simulations, f, steps, values, ddof=1)
     ingest = summary["ingest"]
-    return {"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"]}
+    if samples:
+        (work / f"ours-{size}.rss.json").write_text(json.dumps(samples))
+    return {"rss": rss_report(samples, ingest) if samples else None,"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"],
+            "receiver_cpu_seconds": ingest.get("cpu_seconds", 0.0),
+            "receiver_cpu_bytes": ingest.get("cpu_seconds", 0.0) / ingest["cpu_seconds_per_gb"] * 1e9
+            if ingest.get("cpu_seconds_per_gb") else 0}
+
+
+def server_pids(config_path):
+    """Pids of the melissa-server ranks running `config_path` (their command line names it)."""
+    pids = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[0].endswith(b"melissa-server") and argv[1] == config_path.encode():
+            pids.append(int(entry.name))
+    return pids
+
+
+def rss_bytes(pid):
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def sample_server_rss(launcher, config_path, period=0.05):
+    """(wall time, summed RSS of the server ranks) every `period` s while the launcher runs."""
+    samples = []
+    pids = []
+    while launcher.poll() is None:
+        if len(pids) < SERVER_RANKS:
+            pids = server_pids(config_path)
+        values = [rss_bytes(p) for p in pids]
+        if pids and all(v is not None for v in values):
+            samples.append((time.time(), sum(values)))
+        time.sleep(period)
+    return samples
+
+
+def rss_report(samples, ingest):
+    """The server's RSS over the ingest window: after warm-up (the first 10 % of the window),
+    at the end of the window, and the most it reached while data came in."""
+    first, last = ingest.get("first_message_unix"), ingest.get("last_message_unix")
+    inside = [(t, r) for t, r in samples if first is not None and first <= t <= last]
+    if len(inside) < 3:
+        return None
+    warm = first + 0.1 * (last - first)
+    after_warmup = next(r for t, r in inside if t >= warm)
+    return {"after_warmup": after_warmup, "end": inside[-1][1], "max": max(r for _, r in inside),
+            "end_over_warmup": inside[-1][1] / after_warmup}
 
 
 def run_reference(a, work, size, steps, values, ports):
@@ -208,7 +271,8 @@ def run_reference(a, work, size, steps, values, ports):
     first = min(r["first"] for r in results)
     last = max(r["last"] for r in results)
     return {"messages": sum(r["messages"] for r in results), "bytes": sum(r["bytes"] for r in results),
-            "seconds": last - first}
+            "seconds": last - first, "receiver_cpu_seconds": sum(r["cpu_seconds"] for r in results),
+            "receiver_cpu_bytes": sum(r["cpu_bytes"] for r in results)}
 
 
 def rates(r):
@@ -231,8 +295,13 @@ def main():
     ap.add_argument("--port", type=int, default=32000, help="first of the ports used (about 40)")
     ap.add_argument("--server-delay-us", type=int, default=0, help="slow our server down per message (back-pressure)")
     ap.add_argument("--client-hwm", type=int, default=0, help="MELISSA_ZMQ_HWM for our clients")
+    ap.add_argument("--server-hwm", type=int, default=0, help="study_options.zmq_hwm of our server (0: default)")
     ap.add_argument("--start-delay", type=float, default=3.0,
                     help="clients start streaming together this many seconds after they are started")
+    ap.add_argument("--rss", action="store_true", help="sample our server's memory (RSS) during the run")
+    ap.add_argument("--job-limit", type=int, default=0,
+                    help="simulations running at once in our study (default: all); with --start-delay 0 "
+                         "a long study of many short simulations")
     ap.add_argument("--server-ranks", type=int, default=SERVER_RANKS, help="server ranks (ours and ref)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
@@ -297,10 +366,31 @@ def main():
         line += "   " + " ".join(f"{row[side]['cpu_seconds'] / (row[side]['bytes'] / 1e9):>16.2f}"
                                  if side in row else f"{'-':>16}" for side in SIDES)
         print(line)
-    print(f"{'payload':>9} " + " ".join(f"{s + ' faults/msg':>18}" for s in SIDES))
+    print()
+    print("Receiver CPU (every thread of the PULL processes or server ranks, first to last message) per GB, "
+          "and page faults of every process of the side per message:")
+    print(f"{'payload':>9} " + " ".join(f"{s + ' recv s/GB':>17}" for s in SIDES)
+          + f" {'ours/raw-nm':>12}   " + " ".join(f"{s + ' faults/msg':>18}" for s in SIDES))
     for row in rows:
-        print(f"{row['payload_bytes']:>9} " + " ".join(
-            f"{row[side]['page_faults'] / row['messages']:>18.1f}" if side in row else f"{'-':>18}" for side in SIDES))
+        per_gb = {side: row[side]["receiver_cpu_seconds"] / (row[side]["receiver_cpu_bytes"] / 1e9)
+                  for side in SIDES if side in row and row[side].get("receiver_cpu_bytes")}
+        for side, value in per_gb.items():
+            row[side]["receiver_cpu_seconds_per_gb"] = value
+        line = f"{row['payload_bytes']:>9} " + " ".join(
+            f"{per_gb[side]:>17.2f}" if side in per_gb else f"{'-':>17}" for side in SIDES)
+        line += f" {per_gb['ours'] / per_gb['raw-nm']:>12.2f}   " if "ours" in per_gb and "raw-nm" in per_gb else f" {'-':>12}   "
+        line += " ".join(f"{row[side]['page_faults'] / row['messages']:>18.1f}" if side in row else f"{'-':>18}"
+                         for side in SIDES)
+        print(line)
+    rss_rows = [row for row in rows if "ours" in row and row["ours"].get("rss")]
+    if rss_rows:
+        print()
+        print("Our server's memory (RSS, all ranks) over the ingest window:")
+        print(f"{'payload':>9} {'after warm-up MB':>17} {'end MB':>9} {'max MB':>9} {'end/warm-up':>12}")
+        for row in rss_rows:
+            r = row["ours"]["rss"]
+            print(f"{row['payload_bytes']:>9} {r['after_warmup'] / 1e6:>17.1f} {r['end'] / 1e6:>9.1f} "
+                  f"{r['max'] / 1e6:>9.1f} {r['end_over_warmup']:>12.3f}")
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(rows, indent=2))
 

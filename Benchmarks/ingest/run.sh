@@ -36,9 +36,10 @@ args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --short) short=1 ;;
+        --rss) args+=(--rss) ;;
         --prefix) prefix="$2"; shift ;;
         --work) work="$2"; shift ;;
-        --sizes|--messages|--simulations|--fields|--skip|--port|--json|--server-delay-us|--client-hwm|--server-ranks|--start-delay)
+        --sizes|--messages|--simulations|--fields|--skip|--port|--json|--server-delay-us|--client-hwm|--server-hwm|--server-ranks|--start-delay|--job-limit)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
             args+=("$1" "$2"); shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-if [ "$short" = 1 ]; then args=(--messages 2000,256,32 --simulations 2 "${args[@]}"); fi
+if [ "$short" = 1 ]; then args=(--messages 2000,256,32 --simulations 2 --start-delay 1 "${args[@]}"); fi
 
 python="${PYTHON:-$root/.venv/bin/python}"
 if [ ! -x "$python" ]; then python3 -m venv "$root/.venv"; python="$root/.venv/bin/python"; fi

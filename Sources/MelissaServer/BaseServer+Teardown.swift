@@ -18,7 +18,9 @@ extension BaseServer {
         let window = IngestWindow(firstMicros: -(try comm.allreduceMax(-ingest.firstMicros)),
                                   lastMicros: try comm.allreduceMax(ingest.lastMicros),
                                   messages: try comm.allreduceSum(ingest.messages),
-                                  bytes: try comm.allreduceSum(ingest.bytes))
+                                  bytes: try comm.allreduceSum(ingest.bytes),
+                                  cpuMicros: try comm.allreduceSum(ingest.cpuMicros),
+                                  cpuBytes: try comm.allreduceSum(ingest.cpuBytes))
         guard rank == 0 else { return }
         let finished = coordinator.finishedCount
         let failed = coordinator.failedCount

@@ -36,10 +36,14 @@ def test_short_mode_checks_all_three_sides(prefix, tmp_path):
     for row in rows:
         # raw-pull counted every byte; ours and ref passed their exact statistics check in run.py.
         assert row["raw"]["messages"] == row["messages"]
+        assert row["raw-nm"]["messages"] == row["messages"]
         assert row["ours"]["messages"] == row["messages"]
         assert row["ref"]["messages"] == row["messages"]
         assert row["ours"]["bytes"] == row["messages"] * (row["payload_bytes"] + 48)
         assert row["ours/raw"] > 0 and row["ours/ref"] > 0
+    # The server reported its CPU cost per GB (summary.json ingest.cpu_seconds_per_gb; sampled
+    # every 256 messages per rank, so only the 1 KiB row has enough in short mode).
+    assert rows[0]["ours"]["receiver_cpu_seconds_per_gb"] > 0
     assert "ours/raw" in r.stdout and "ours/ref" in r.stdout
 
 
@@ -48,7 +52,7 @@ def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_p
     stream 64 KiB messages: the clients block (back-pressure) instead of anything being dropped.
     run.py fails unless `accepted` equals the messages sent, every drop counter is 0 (no
     duplicate) and the mean and variance are exactly those of the data sent."""
-    r = run_bench(prefix, tmp_path, "--skip", "raw,ref", "--sizes", "65536", "--messages", "400",
+    r = run_bench(prefix, tmp_path, "--skip", "raw,raw-nm,ref", "--sizes", "65536", "--messages", "400",
                   "--simulations", "2", "--server-delay-us", "3000", "--client-hwm", "2", "--port", "34100")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads((tmp_path / "rows.json").read_text())
