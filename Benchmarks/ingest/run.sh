@@ -2,28 +2,35 @@
 # Ingest benchmark: our server's data rate against the raw libzmq ceiling and a Python reference
 # server (pyzmq + numpy + iterative-stats, what the modern Melissa server does), in one run.
 #
-#   Benchmarks/ingest/run.sh [--short] [--prefix DIR] [--work DIR] [--sizes B,B,..] [--messages N,N,..]
-#                            [--simulations N] [--fields F] [--skip raw,ours,ref] [--port P] [--json FILE]
-#                            [--server-delay-us U] [--client-hwm H]
+#   Benchmarks/ingest/run.sh [--short] [--rss] [--prefix DIR] [--work DIR] [--json FILE]
+#       [--sizes B,B,..] [--messages N,N,..] [--simulations N] [--fields F] [--skip raw,raw-nm,ours,ref]
+#       [--port P] [--start-delay S] [--job-limit J] [--server-ranks M]
+#       [--server-hwm H] [--client-hwm H] [--server-delay-us U]
 #
-# Builds melissa-bench-ingest (release) and, unless --prefix names an existing install, installs
-# the project with Scripts/build.sh into <repo>/build. For each payload size (default 1 KiB,
-# 64 KiB, 1 MiB) it streams the same number of messages of that size (plus the 48-byte header)
-#   raw:  from one PUSH process to one PULL process, libzmq called directly;
-#   ours: from N synthetic clients (default 8, the real client library, one MPI rank each, all at
-#         once) to melissa-server under `mpirun -np 2` with mean and variance on, run by
-#         melissa-launcher; the rate is the server's summary.json `ingest` window;
-#   ref:  from the same clients to Benchmarks/ingest/reference_server.py on two processes;
+# Builds melissa-bench-ingest (release; MELISSA_BENCH_INGEST names another build) and, unless
+# --prefix names an existing install, installs the project with Scripts/build.sh into
+# <repo>/build. For each payload size (default 1 KiB, 64 KiB, 1 MiB) it streams the same number
+# of messages of that size (plus the 48-byte header)
+#   raw:    from one PUSH process to one PULL process, libzmq called directly;
+#   raw-nm: from N PUSH processes (one socket per puller, sent to in turn) to 2 PULL processes;
+#   ours:   from N synthetic clients (default 8, the real client library, one MPI rank each,
+#           streaming together from a common start time) to melissa-server under `mpirun -np 2`
+#           with mean and variance on, run by melissa-launcher; the rate is the server's
+#           summary.json `ingest` window;
+#   ref:    from the same clients to Benchmarks/ingest/reference_server.py on two processes;
 # checks that ours and ref computed the exact mean and variance of what was sent and that ours
-# accepted every message (exits 1 otherwise), then prints GB/s and messages/s of each side and
-# the ratios ours/raw and ours/ref.
+# accepted every message (exits 1 otherwise), then prints GB/s of each side, the ratios ours/raw,
+# ours/raw-nm and ours/ref, CPU time per GB (every process of a side, and the receivers alone)
+# and page faults per message. docs/PERFORMANCE.md has the figures and how to read them.
 #
 #   default: 200 000 x 1 KiB, 16 384 x 64 KiB, 1 024 x 1 MiB messages (about 1 GiB each for the
-#            larger sizes; two to five minutes, most of it the Python reference)
+#            larger sizes; about three minutes, most of it the Python reference)
 #   --short: 2 000, 256, 32 messages, 2 clients (a few seconds: the test suite runs it)
-#   --server-delay-us U: our server sleeps U µs per message (fault injection), --client-hwm H: the
-#            clients' send high-water mark; together they show back-pressure: clients slow down,
-#            every message is still received once.
+#   --rss:   also sample our server's memory (RSS) and print it after warm-up, at the end, at most
+#   --server-hwm H / --client-hwm H: study_options.zmq_hwm and MELISSA_ZMQ_HWM for our study;
+#   --server-delay-us U: our server sleeps U µs per message (MELISSA_FAULT_INGEST_DELAY_US);
+#            together they show back-pressure: clients slow down, every message arrives once
+#   --job-limit J --start-delay 0: a long study of many short simulations, J at a time
 #
 # Environment: PYTHON (default <repo>/.venv/bin/python); the benchmark installs pyzmq, numpy,
 # netCDF4 and iterative-stats into that virtual environment when they are missing.

@@ -48,12 +48,14 @@ def test_short_mode_checks_all_three_sides(prefix, tmp_path):
 
 
 def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_path):
-    """Server ranks sleep 3 ms per message while two clients with a send high-water mark of 2
-    stream 64 KiB messages: the clients block (back-pressure) instead of anything being dropped.
-    run.py fails unless `accepted` equals the messages sent, every drop counter is 0 (no
-    duplicate) and the mean and variance are exactly those of the data sent."""
+    """Server ranks sleep 3 ms per message while two clients stream 64 KiB messages with
+    high-water marks of 2 on both sides: what does not fit in those queues and the kernel's
+    socket buffers waits in the clients (back-pressure) instead of being dropped. run.py fails
+    unless `accepted` equals the messages sent, every drop counter is 0 (no duplicate) and the
+    mean and variance are exactly those of the data sent."""
     r = run_bench(prefix, tmp_path, "--skip", "raw,raw-nm,ref", "--sizes", "65536", "--messages", "400",
-                  "--simulations", "2", "--server-delay-us", "3000", "--client-hwm", "2", "--port", "34100")
+                  "--simulations", "2", "--server-delay-us", "3000", "--client-hwm", "2", "--server-hwm", "2",
+                  "--port", "34100")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert rows[0]["ours"]["messages"] == rows[0]["messages"] == 400
