@@ -9,7 +9,8 @@
 //       a synthetic simulation on the real client library (MelissaClient, under mpirun like any
 //       client; MELISSA_SIMU_ID and MELISSA_SERVER_ADDRESS from the environment): registers fields
 //       f0..f(F-1) of K float64 values per rank and sends T steps of each, as fast as it can.
-//       The values are `expectedValue` below, so the receiver's statistics can be checked exactly.
+//       The values are `baseValue` and `markerValue` below, so the receiver's statistics can be
+//       checked exactly (run.py's expected_statistics).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -119,8 +120,10 @@ func rawPush(_ o: Options) {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
     defer { buffer.deallocate() }
     for i in 0..<size { buffer[i] = UInt8(truncatingIfNeeded: i) }
-    for i in 0..<count where zmq_send(sockets[i % sockets.count], buffer.baseAddress, size, 0) != Int32(size) {
-        fail("zmq_send: \(String(cString: zmq_strerror(zmq_errno())))")
+    for i in 0..<count {
+        if zmq_send(sockets[i % sockets.count], buffer.baseAddress, size, 0) != Int32(size) {
+            fail("zmq_send: \(String(cString: zmq_strerror(zmq_errno())))")
+        }
     }
     for socket in sockets { zmq_close(socket) }
     zmq_ctx_term(context) // waits for the queues to drain (linger -1)

@@ -1,16 +1,18 @@
 """Ingest benchmark driver (Benchmarks/ingest/run.sh builds and calls it; see there for usage).
 
 For each message size it runs, one after the other on this machine:
-  raw   libzmq PUSH -> PULL between two processes (melissa-bench-ingest raw-push/raw-pull),
-        the same number of messages of the same size: the ceiling;
-  ours  a real study through melissa-launcher: N synthetic clients (melissa-bench-ingest client,
-        the real client library, one rank each) streaming to melissa-server under mpirun -np 2
-        with mean and variance on; the rate is summary.json's `ingest` section (first to last
-        accepted message);
-  ref   the same N clients streaming to reference_server.py (pyzmq + numpy + iterative-stats,
-        two processes as two ranks);
+  raw     libzmq PUSH -> PULL between two processes (melissa-bench-ingest raw-push/raw-pull),
+          the same number of messages of the same size: the ceiling;
+  raw-nm  the same, in our study's shape: N pushers, each sending to M pullers in turn;
+  ours    a real study through melissa-launcher: N synthetic clients (melissa-bench-ingest client,
+          the real client library, one rank each) streaming to melissa-server under mpirun -np M
+          with mean and variance on; the rate is summary.json's `ingest` section (first to last
+          accepted message);
+  ref     the same N clients streaming to reference_server.py (pyzmq + numpy + iterative-stats,
+          M processes as M ranks);
 checks that ours and ref computed the exact mean and variance of what the clients sent (and
-that ours accepted every message and dropped none), and prints GB/s, messages/s and the ratios.
+that ours accepted every message and dropped none), and prints GB/s, CPU per GB, page faults
+per message and the ratios.
 """
 import argparse
 import json
@@ -26,7 +28,7 @@ import numpy as np
 
 HEADER = 48
 SIDES = ("raw", "raw-nm", "ours", "ref")
-SERVER_RANKS = 2  # the issue's setting; --server-ranks changes it for experiments
+SERVER_RANKS = 2  # the issue's setting: the default of --server-ranks
 
 
 def base_values(sims, field, global_size):
@@ -88,7 +90,7 @@ def run_raw(bench, port, messages, size):
     if r["messages"] != messages or r["bytes"] != messages * size:
         sys.exit(f"CHECK FAILED: raw-pull received {r}, expected {messages} messages of {size} bytes")
     return {"messages": r["messages"], "bytes": r["bytes"], "seconds": r["seconds"],
-            "receiver_cpu_seconds": r["cpu_seconds"], "receiver_cpu_bytes": r["cpu_bytes"]}
+            "receiver_cpu_seconds_per_gb": per_gb(r["cpu_seconds"], r["cpu_bytes"])}
 
 
 def run_raw_topology(bench, port, pushers, pullers, messages, size):
@@ -116,8 +118,8 @@ def run_raw_topology(bench, port, pushers, pullers, messages, size):
     # The pullers ran side by side: the slowest one's window bounds the whole transfer.
     return {"messages": sum(w["messages"] for w in windows), "bytes": sum(w["bytes"] for w in windows),
             "seconds": max(w["seconds"] for w in windows),
-            "receiver_cpu_seconds": sum(w["cpu_seconds"] for w in windows),
-            "receiver_cpu_bytes": sum(w["cpu_bytes"] for w in windows)}
+            "receiver_cpu_seconds_per_gb": per_gb(sum(w["cpu_seconds"] for w in windows),
+                                                  sum(w["cpu_bytes"] for w in windows))}
 
 
 def run_ours(a, work, size, steps, values, ports):
@@ -135,7 +137,7 @@ def run_ours(a, work, size, steps, values, ports):
         "sa_config": {"mean": True, "variance": True},
         "launcher_config": {
             "scheduler": "openmpi", "scheduler_arg_client": ["-n", "1"],
-            "scheduler_arg_server": ["-n", str(SERVER_RANKS)], "job_limit": a.job_limit or a.simulations,
+            "scheduler_arg_server": ["-n", str(a.server_ranks)], "job_limit": a.job_limit or a.simulations,
             "timer_delay": 0.05, "server_timeout": 120, "fault_tolerance": False,
         },
         "client_config": {
@@ -156,13 +158,13 @@ def run_ours(a, work, size, steps, values, ports):
     with open(log, "w") as out:
         launcher = subprocess.Popen([a.launcher, str(path)], stdout=out, stderr=subprocess.STDOUT, env=env,
                                     stdin=subprocess.DEVNULL)
-        samples = sample_server_rss(launcher, str(path)) if a.rss else []
+        samples = sample_server_rss(launcher, str(path), a.server_ranks) if a.rss else []
         rc = launcher.wait(timeout=3600)
     if rc != 0:
         sys.exit(f"CHECK FAILED: the study exited {rc}; see {log}\n" + log.read_text()[-3000:])
     summary = json.loads((study / "summary.json").read_text())
     counters = summary["counters"]
-    expected = a.simulations * a.fields * steps * SERVER_RANKS
+    expected = a.simulations * a.fields * steps * a.server_ranks
     dropped = {k: v for k, v in counters.items() if k not in ("messages", "bytes", "accepted") and v}
     if counters["accepted"] != expected or dropped or summary["finished"] != a.simulations:
         sys.exit(f"CHECK FAILED: ours accepted {counters['accepted']} of {expected} messages, dropped {dropped}, "
@@ -176,10 +178,10 @@ def run_ours(a, work, size, steps, values, ports):
     ingest = summary["ingest"]
     if samples:
         (work / f"ours-{size}.rss.json").write_text(json.dumps(samples))
-    return {"rss": rss_report(samples, ingest) if samples else None,"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"],
-            "receiver_cpu_seconds": ingest.get("cpu_seconds", 0.0),
-            "receiver_cpu_bytes": ingest.get("cpu_seconds", 0.0) / ingest["cpu_seconds_per_gb"] * 1e9
-            if ingest.get("cpu_seconds_per_gb") else 0}
+    return {"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"],
+            # Absent until a rank has taken 256 messages (docs/RESULTS.md).
+            "receiver_cpu_seconds_per_gb": ingest.get("cpu_seconds_per_gb"),
+            "rss": rss_report(samples, ingest) if samples else None}
 
 
 def server_pids(config_path):
@@ -207,12 +209,12 @@ def rss_bytes(pid):
     return None
 
 
-def sample_server_rss(launcher, config_path, period=0.05):
+def sample_server_rss(launcher, config_path, ranks, period=0.05):
     """(wall time, summed RSS of the server ranks) every `period` s while the launcher runs."""
     samples = []
     pids = []
     while launcher.poll() is None:
-        if len(pids) < SERVER_RANKS:
+        if len(pids) < ranks:
             pids = server_pids(config_path)
         values = [rss_bytes(p) for p in pids]
         if pids and all(v is not None for v in values):
@@ -239,9 +241,9 @@ def run_reference(a, work, size, steps, values, ports):
     out.mkdir(exist_ok=True)
     env = clean_env()
     ranks = []
-    for r in range(SERVER_RANKS):
+    for r in range(a.server_ranks):
         p = subprocess.Popen([a.python, str(pathlib.Path(__file__).with_name("reference_server.py")),
-                              "--rank", str(r), "--ranks", str(SERVER_RANKS), "--connection-port", str(ports[0]),
+                              "--rank", str(r), "--ranks", str(a.server_ranks), "--connection-port", str(ports[0]),
                               "--data-port", str(ports[1]), "--fields", str(a.fields), "--steps", str(steps),
                               "--simulations", str(a.simulations), "--out", str(out)],
                              stdout=subprocess.PIPE, text=True, env=env)
@@ -265,19 +267,58 @@ def run_reference(a, work, size, steps, values, ports):
             sys.exit(f"reference rank {r} exited {p.returncode}")
         results.append(json.loads(text.strip().splitlines()[-1]))
     for f in range(a.fields):
-        mean = np.concatenate([np.load(out / f"reference_mean.rank{r}.npy")[f] for r in range(SERVER_RANKS)], axis=1)
-        var = np.concatenate([np.load(out / f"reference_variance.rank{r}.npy")[f] for r in range(SERVER_RANKS)], axis=1)
+        mean = np.concatenate([np.load(out / f"reference_mean.rank{r}.npy")[f] for r in range(a.server_ranks)], axis=1)
+        var = np.concatenate([np.load(out / f"reference_variance.rank{r}.npy")[f] for r in range(a.server_ranks)], axis=1)
         check_statistics("reference", mean, var, a.simulations, f, steps, values, ddof=0)
     first = min(r["first"] for r in results)
     last = max(r["last"] for r in results)
     return {"messages": sum(r["messages"] for r in results), "bytes": sum(r["bytes"] for r in results),
-            "seconds": last - first, "receiver_cpu_seconds": sum(r["cpu_seconds"] for r in results),
-            "receiver_cpu_bytes": sum(r["cpu_bytes"] for r in results)}
+            "seconds": last - first,
+            "receiver_cpu_seconds_per_gb": per_gb(sum(r["cpu_seconds"] for r in results),
+                                                  sum(r["cpu_bytes"] for r in results))}
+
+
+def per_gb(cpu_seconds, cpu_bytes):
+    """CPU seconds per GB, or None when nothing was measured."""
+    return cpu_seconds / (cpu_bytes / 1e9) if cpu_bytes > 0 else None
 
 
 def rates(r):
     s = max(r["seconds"], 1e-9)
     return r["bytes"] / s / 1e9, r["messages"] / s
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0, refused with the value named."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not positive")
+    return value
+
+
+def positive_list(text):
+    """argparse type: comma-separated integers >= 1."""
+    return [positive_int(item) for item in text.split(",")]
+
+
+def side_list(text):
+    """argparse type: comma-separated names among SIDES."""
+    names = set(filter(None, text.split(",")))
+    unknown = names - set(SIDES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown side(s) {sorted(unknown)}; the sides are {', '.join(SIDES)}")
+    return names
 
 
 def main():
@@ -286,48 +327,47 @@ def main():
     ap.add_argument("--launcher", required=True, help="melissa-launcher (its melissa-server beside it)")
     ap.add_argument("--python", default=sys.executable, help="python with pyzmq, numpy, iterative-stats")
     ap.add_argument("--work", required=True)
-    ap.add_argument("--sizes", default="1024,65536,1048576", help="payload bytes per message, comma-separated")
-    ap.add_argument("--messages", default="200000,16384,1024",
-                    help="messages per size (ours: simulations x fields x steps x 2 server ranks)")
-    ap.add_argument("--simulations", type=int, default=8, help="clients streaming at once")
-    ap.add_argument("--fields", type=int, default=1)
-    ap.add_argument("--skip", default="", help="comma-separated sides to skip: raw, ours, ref")
-    ap.add_argument("--port", type=int, default=32000, help="first of the ports used (about 40)")
-    ap.add_argument("--server-delay-us", type=int, default=0, help="slow our server down per message (back-pressure)")
-    ap.add_argument("--client-hwm", type=int, default=0, help="MELISSA_ZMQ_HWM for our clients")
-    ap.add_argument("--server-hwm", type=int, default=0, help="study_options.zmq_hwm of our server (0: default)")
+    ap.add_argument("--sizes", type=positive_list, default="1024,65536,1048576",
+                    help="payload bytes per message, comma-separated multiples of 8")
+    ap.add_argument("--messages", type=positive_list, default="200000,16384,1024",
+                    help="messages per size (ours: simulations x fields x steps x server ranks)")
+    ap.add_argument("--simulations", type=positive_int, default=8, help="clients streaming at once (>= 2)")
+    ap.add_argument("--fields", type=positive_int, default=1)
+    ap.add_argument("--skip", type=side_list, default=set(), help="comma-separated sides to skip: " + ", ".join(SIDES))
+    ap.add_argument("--port", type=positive_int, default=32000, help="first of the ports used (about 40)")
+    ap.add_argument("--server-delay-us", type=non_negative_int, default=0, help="slow our server down per message (back-pressure)")
+    ap.add_argument("--client-hwm", type=non_negative_int, default=0, help="MELISSA_ZMQ_HWM for our clients")
+    ap.add_argument("--server-hwm", type=non_negative_int, default=0, help="study_options.zmq_hwm of our server (0: default)")
     ap.add_argument("--start-delay", type=float, default=3.0,
                     help="clients start streaming together this many seconds after they are started")
     ap.add_argument("--rss", action="store_true", help="sample our server's memory (RSS) during the run")
-    ap.add_argument("--job-limit", type=int, default=0,
+    ap.add_argument("--job-limit", type=non_negative_int, default=0,
                     help="simulations running at once in our study (default: all); with --start-delay 0 "
                          "a long study of many short simulations")
-    ap.add_argument("--server-ranks", type=int, default=SERVER_RANKS, help="server ranks (ours and ref)")
+    ap.add_argument("--server-ranks", type=positive_int, default=SERVER_RANKS, help="server ranks (ours and ref)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
-    globals()["SERVER_RANKS"] = a.server_ranks
     work = pathlib.Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in a.sizes.split(",")]
-    counts = [int(m) for m in a.messages.split(",")]
+    sizes, counts = a.sizes, a.messages
     if len(counts) != len(sizes):
         sys.exit("--messages needs one count per --sizes entry")
     if a.simulations < 2:
         sys.exit("--simulations must be at least 2 (the unbiased variance of one sample is undefined)")
-    skip = set(filter(None, a.skip.split(",")))
+    skip = a.skip
     rows = []
     for k, (size, count) in enumerate(zip(sizes, counts)):
         if size % 8:
             sys.exit(f"--sizes: {size} is not a whole number of float64 values")
-        per_step = a.simulations * a.fields * SERVER_RANKS
+        per_step = a.simulations * a.fields * a.server_ranks
         steps = max(1, round(count / per_step))
-        values = SERVER_RANKS * size // 8  # per client rank: one message of `size` bytes per server rank
+        values = a.server_ranks * size // 8  # per client rank: one message of `size` bytes per server rank
         messages = per_step * steps
         row = {"payload_bytes": size, "message_bytes": size + HEADER, "messages": messages, "steps": steps}
         base = a.port + 10 * k
         sides = {
             "raw": lambda: run_raw(a.bench, base + 1, messages, size + HEADER),
-            "raw-nm": lambda: run_raw_topology(a.bench, base + 1, a.simulations, SERVER_RANKS, messages, size + HEADER),
+            "raw-nm": lambda: run_raw_topology(a.bench, base + 1, a.simulations, a.server_ranks, messages, size + HEADER),
             "ours": lambda: run_ours(a, work, size, steps, values, (base + 3, base + 5)),
             "ref": lambda: run_reference(a, work, size, steps, values, (base + 7, base + 8)),
         }
@@ -347,9 +387,9 @@ def main():
             f"{side} {rates(row[side])[0]:.3f} GB/s" for side in SIDES if side in row), flush=True)
 
     print()
-    print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each -> server of {SERVER_RANKS} ranks "
+    print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each -> server of {a.server_ranks} ranks "
           f"(mean + variance). raw: one PUSH -> one PULL process; raw-nm: {a.simulations} PUSH processes -> "
-          f"{SERVER_RANKS} PULL processes, our study's shape; ref: the Python reference server. GB/s count the "
+          f"{a.server_ranks} PULL processes, our study's shape; ref: the Python reference server. GB/s count the "
           f"48-byte headers too; CPU s/GB: CPU time of every process of the side (clients included) per GB.")
     head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>12}" for s in SIDES)
     print(head + f" {'ours/raw':>9} {'ours/raw-nm':>12} {'ours/ref':>9}   " + " ".join(f"{s + ' CPU s/GB':>16}" for s in SIDES))
@@ -372,13 +412,11 @@ def main():
     print(f"{'payload':>9} " + " ".join(f"{s + ' recv s/GB':>17}" for s in SIDES)
           + f" {'ours/raw-nm':>12}   " + " ".join(f"{s + ' faults/msg':>18}" for s in SIDES))
     for row in rows:
-        per_gb = {side: row[side]["receiver_cpu_seconds"] / (row[side]["receiver_cpu_bytes"] / 1e9)
-                  for side in SIDES if side in row and row[side].get("receiver_cpu_bytes")}
-        for side, value in per_gb.items():
-            row[side]["receiver_cpu_seconds_per_gb"] = value
+        costs = {side: row[side]["receiver_cpu_seconds_per_gb"] for side in SIDES
+                 if side in row and row[side].get("receiver_cpu_seconds_per_gb")}
         line = f"{row['payload_bytes']:>9} " + " ".join(
-            f"{per_gb[side]:>17.2f}" if side in per_gb else f"{'-':>17}" for side in SIDES)
-        line += f" {per_gb['ours'] / per_gb['raw-nm']:>12.2f}   " if "ours" in per_gb and "raw-nm" in per_gb else f" {'-':>12}   "
+            f"{costs[side]:>17.2f}" if side in costs else f"{'-':>17}" for side in SIDES)
+        line += f" {costs['ours'] / costs['raw-nm']:>12.2f}   " if "ours" in costs and "raw-nm" in costs else f" {'-':>12}   "
         line += " ".join(f"{row[side]['page_faults'] / row['messages']:>18.1f}" if side in row else f"{'-':>18}"
                          for side in SIDES)
         print(line)

@@ -117,7 +117,7 @@ open class BaseServer {
                                                      maxRedraws: options.maxRedraws,
                                                      redrawWholeGroup: config.saConfig.sobolIndices))
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
-        ingestDelayMicros = ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"].flatMap { UInt32($0) } ?? 0
+        ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
         host = config.serverConfig.advertisedHost ?? Self.hostName()
@@ -496,6 +496,16 @@ open class BaseServer {
     }
 
     // MARK: - helpers
+
+    /// Parses `MELISSA_FAULT_INGEST_DELAY_US`: unset or empty is 0; anything but 0 … 10 000 000
+    /// microseconds is refused, so a typo never runs a study at full speed unnoticed.
+    static func ingestDelay(_ raw: String?) throws -> UInt32 {
+        guard let raw, !raw.isEmpty else { return 0 }
+        guard let value = UInt32(raw), value <= 10_000_000 else {
+            throw ServerError.environment("MELISSA_FAULT_INGEST_DELAY_US must be microseconds from 0 to 10000000, got '\(raw)'")
+        }
+        return value
+    }
 
     /// Seconds on the monotonic clock (deadlines, rate limits; never wall time).
     public static func now() -> Double {

@@ -13,10 +13,15 @@ public final class ZMQBufferPool: Sendable {
     /// pooled message would cost two lock round trips and libzmq's own small allocation.
     public static let minimumSize = 8192
 
-    /// Idle buffers by size, as addresses (the lock, not the type system, makes them safe).
-    private let idle = Mutex<[Int: [UInt]]>([:])
-    /// Bytes idle in `idle`, and buffers lent out and not yet given back.
-    private let tally = Mutex<(idleBytes: Int, lent: Int)>((0, 0))
+    /// Idle buffers by size (as addresses: the lock, not the type system, makes them safe),
+    /// their total bytes, and how many buffers are lent to messages. One lock keeps the three
+    /// consistent.
+    private struct State {
+        var idle: [Int: [UInt]] = [:]
+        var idleBytes = 0
+        var lent = 0
+    }
+    private let state = Mutex(State())
     /// Idle bytes kept for reuse; a buffer returned beyond this is freed, so a burst that
     /// queued many messages does not pin their memory for the rest of the run.
     public let maxIdleBytes: Int
@@ -28,22 +33,24 @@ public final class ZMQBufferPool: Sendable {
     public init(maxIdleBytes: Int = 64 << 20) { self.maxIdleBytes = maxIdleBytes }
 
     deinit {
-        for (_, buffers) in idle.withLock({ $0 }) {
+        for (_, buffers) in state.withLock({ $0.idle }) {
             for address in buffers { free(UnsafeMutableRawPointer(bitPattern: address)) }
         }
     }
 
     /// A buffer with room for `size` payload bytes: a reused one, or a new allocation.
     func take(_ size: Int) -> UnsafeMutableRawPointer? {
-        let reused = idle.withLock { $0[size]?.popLast() }
-        if let reused, let base = UnsafeMutableRawPointer(bitPattern: reused) {
-            tally.withLock { $0.idleBytes -= size; $0.lent += 1 }
-            return base + Self.prefix
+        let reused = state.withLock { s -> UInt? in
+            guard let address = s.idle[size]?.popLast() else { return nil }
+            s.idleBytes -= size
+            s.lent += 1
+            return address
         }
+        if let reused, let base = UnsafeMutableRawPointer(bitPattern: reused) { return base + Self.prefix }
         var base: UnsafeMutableRawPointer?
         guard posix_memalign(&base, 64, Self.prefix + size) == 0, let base else { return nil }
         base.storeBytes(of: size, as: Int.self)
-        tally.withLock { $0.lent += 1 }
+        state.withLock { $0.lent += 1 }
         return base + Self.prefix
     }
 
@@ -51,23 +58,20 @@ public final class ZMQBufferPool: Sendable {
     func giveBack(_ payload: UnsafeMutableRawPointer) {
         let base = payload - Self.prefix
         let size = base.load(as: Int.self)
-        let keep = tally.withLock { t in
-            t.lent -= 1
-            guard t.idleBytes + size <= maxIdleBytes else { return false }
-            t.idleBytes += size
+        let kept = state.withLock { s -> Bool in
+            s.lent -= 1
+            guard s.idleBytes + size <= maxIdleBytes else { return false }
+            s.idleBytes += size
+            s.idle[size, default: []].append(UInt(bitPattern: base))
             return true
         }
-        if keep {
-            idle.withLock { $0[size, default: []].append(UInt(bitPattern: base)) }
-        } else {
-            free(base)
-        }
+        if !kept { free(base) }
     }
 
     /// Bytes currently idle in the pool.
-    public var idleByteCount: Int { tally.withLock { $0.idleBytes } }
+    public var idleByteCount: Int { state.withLock { $0.idleBytes } }
     /// Buffers lent to messages libzmq has not released yet.
-    public var lentCount: Int { tally.withLock { $0.lent } }
+    public var lentCount: Int { state.withLock { $0.lent } }
 }
 
 /// libzmq's free callback for pooled messages: runs on libzmq's I/O thread once the message

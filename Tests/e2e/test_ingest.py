@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -69,6 +70,8 @@ def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_p
 
 
 def load_run_py():
+    # No __pycache__ beside run.py: that folder is a SwiftPM target's.
+    sys.dont_write_bytecode = True
     spec = importlib.util.spec_from_file_location("ingest_run", ROOT / "Benchmarks" / "ingest" / "run.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,21 @@
+import XCTest
+@testable import MelissaServer
+
+final class FaultInjectionTests: XCTestCase {
+    func testIngestDelayIsMicrosecondsAndUnsetIsZero() throws {
+        XCTAssertEqual(try BaseServer.ingestDelay(nil), 0)
+        XCTAssertEqual(try BaseServer.ingestDelay(""), 0)
+        XCTAssertEqual(try BaseServer.ingestDelay("3000"), 3000)
+        XCTAssertEqual(try BaseServer.ingestDelay("10000000"), 10_000_000)
+    }
+
+    func testAMalformedIngestDelayIsRefusedWithTheVariableAndValueNamed() {
+        for bad in ["abc", "-1", "3 ms", "1.5", "10000001", "99999999999"] {
+            XCTAssertThrowsError(try BaseServer.ingestDelay(bad), bad) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("MELISSA_FAULT_INGEST_DELAY_US"), text)
+                XCTAssertTrue(text.contains("'\(bad)'"), text)
+            }
+        }
+    }
+}
