@@ -34,9 +34,10 @@ final class BufferPoolTests: XCTestCase {
         let deadline = Date().addingTimeInterval(5)
         while pool.lentCount > 0, Date() < deadline { usleep(1000) }
         XCTAssertEqual(pool.lentCount, 0, "every buffer came back to the pool")
-        // Sends while earlier buffers were back reused them: fewer buffers than messages.
+        // Every buffer is idle now, whole; how many there are depends on how many libzmq had
+        // returned while later sends ran (reuse itself: testIdleBuffersAreBoundedAndReused).
         XCTAssertGreaterThan(pool.idleByteCount, 0)
-        XCTAssertLessThan(pool.idleByteCount, 20 * size)
+        XCTAssertLessThanOrEqual(pool.idleByteCount, 20 * size)
         XCTAssertEqual(pool.idleByteCount % size, 0)
     }
 
