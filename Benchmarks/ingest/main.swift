@@ -1,6 +1,6 @@
 // Ingest benchmark processes (Benchmarks/ingest/run.sh drives them):
 //
-//   melissa-bench-ingest raw-pull --bind ENDPOINT --messages N
+//   melissa-bench-ingest raw-pull --bind ENDPOINT --messages N     (prints "ready <bound endpoint>")
 //   melissa-bench-ingest raw-push --connect ENDPOINT[,ENDPOINT...] --messages N --size BYTES
 //       the ceiling: libzmq PUSH -> PULL called directly, nothing but zmq_send/zmq_msg_recv
 //       (with several endpoints, one PUSH socket each, sent to in turn).
@@ -82,7 +82,12 @@ func rawPull(_ o: Options) {
     var timeout: Int32 = 60_000 // a lost pusher fails the run instead of hanging it
     check(zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, MemoryLayout<Int32>.size), "ZMQ_RCVTIMEO")
     check(zmq_bind(socket, o.string("bind")), "zmq_bind \(o.string("bind"))")
-    print("ready"); fflush(nil)
+    // The bound endpoint, so `--bind tcp://127.0.0.1:*` (a free port, no collision) works.
+    var endpoint = [CChar](repeating: 0, count: 256)
+    var length = endpoint.count
+    check(zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, &endpoint, &length), "ZMQ_LAST_ENDPOINT")
+    print("ready \(String(decoding: endpoint.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+    fflush(nil)
     var message = zmq_msg_t()
     zmq_msg_init(&message)
     var bytes = 0

@@ -71,17 +71,20 @@ def clean_env():
 
 
 def wait_ready(proc, what):
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
+    """Waits for the process's "ready [endpoint]" line; returns the endpoint, if any."""
+    words = proc.stdout.readline().split()
+    if not words or words[0] != "ready":
         proc.kill()
-        sys.exit(f"{what} did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+        sys.exit(f"{what} did not start: {' '.join(words)!r}")
+    return words[1] if len(words) > 1 else None
 
 
-def run_raw(bench, port, messages, size):
-    pull = subprocess.Popen([bench, "raw-pull", "--bind", f"tcp://127.0.0.1:{port}", "--messages", str(messages)],
+def run_raw(bench, messages, size):
+    # Pullers bind a free port and say which: no fixed port to collide with.
+    pull = subprocess.Popen([bench, "raw-pull", "--bind", "tcp://127.0.0.1:*", "--messages", str(messages)],
                             stdout=subprocess.PIPE, text=True)
-    wait_ready(pull, "raw-pull")
-    subprocess.run([bench, "raw-push", "--connect", f"tcp://127.0.0.1:{port}", "--messages", str(messages),
+    endpoint = wait_ready(pull, "raw-pull")
+    subprocess.run([bench, "raw-push", "--connect", endpoint, "--messages", str(messages),
                     "--size", str(size)], check=True, timeout=600)
     out, _ = pull.communicate(timeout=600)
     if pull.returncode != 0:
@@ -93,17 +96,17 @@ def run_raw(bench, port, messages, size):
             "receiver_cpu_seconds_per_gb": per_gb(r["cpu_seconds"], r["cpu_bytes"])}
 
 
-def run_raw_topology(bench, port, pushers, pullers, messages, size):
+def run_raw_topology(bench, pushers, pullers, messages, size):
     """Raw libzmq in our study's shape: `pushers` processes, each with one PUSH socket per
     puller sent to in turn, into `pullers` PULL processes (the ceiling for that topology)."""
     per_pusher = messages // pushers
-    pulls = []
-    for r in range(pullers):
-        p = subprocess.Popen([bench, "raw-pull", "--bind", f"tcp://127.0.0.1:{port + r}",
+    pulls, bound = [], []
+    for _ in range(pullers):
+        p = subprocess.Popen([bench, "raw-pull", "--bind", "tcp://127.0.0.1:*",
                               "--messages", str(messages // pullers)], stdout=subprocess.PIPE, text=True)
-        wait_ready(p, "raw-pull")
+        bound.append(wait_ready(p, "raw-pull"))
         pulls.append(p)
-    endpoints = ",".join(f"tcp://127.0.0.1:{port + r}" for r in range(pullers))
+    endpoints = ",".join(bound)
     pushes = [subprocess.Popen([bench, "raw-push", "--connect", endpoints, "--messages", str(per_pusher),
                                 "--size", str(size)]) for _ in range(pushers)]
     for p in pushes:
@@ -334,7 +337,9 @@ def main():
     ap.add_argument("--simulations", type=positive_int, default=8, help="clients streaming at once (>= 2)")
     ap.add_argument("--fields", type=positive_int, default=1)
     ap.add_argument("--skip", type=side_list, default=set(), help="comma-separated sides to skip: " + ", ".join(SIDES))
-    ap.add_argument("--port", type=positive_int, default=32000, help="first of the ports used (about 40)")
+    ap.add_argument("--port", type=positive_int, default=30500,
+                    help="first of the ports our study and the reference use (10 per size); below Linux's "
+                         "ephemeral range (32768+), where outgoing connections could take them")
     ap.add_argument("--server-delay-us", type=non_negative_int, default=0, help="slow our server down per message (back-pressure)")
     ap.add_argument("--client-hwm", type=non_negative_int, default=0, help="MELISSA_ZMQ_HWM for our clients")
     ap.add_argument("--server-hwm", type=non_negative_int, default=0, help="study_options.zmq_hwm of our server (0: default)")
@@ -366,8 +371,8 @@ def main():
         row = {"payload_bytes": size, "message_bytes": size + HEADER, "messages": messages, "steps": steps}
         base = a.port + 10 * k
         sides = {
-            "raw": lambda: run_raw(a.bench, base + 1, messages, size + HEADER),
-            "raw-nm": lambda: run_raw_topology(a.bench, base + 1, a.simulations, a.server_ranks, messages, size + HEADER),
+            "raw": lambda: run_raw(a.bench, messages, size + HEADER),
+            "raw-nm": lambda: run_raw_topology(a.bench, a.simulations, a.server_ranks, messages, size + HEADER),
             "ours": lambda: run_ours(a, work, size, steps, values, (base + 3, base + 5)),
             "ref": lambda: run_reference(a, work, size, steps, values, (base + 7, base + 8)),
         }

@@ -30,7 +30,7 @@ def run_bench(prefix, tmp_path, *args, timeout=300):
 
 
 def test_short_mode_checks_all_three_sides(prefix, tmp_path):
-    r = run_bench(prefix, tmp_path, "--short", "--port", "34000")
+    r = run_bench(prefix, tmp_path, "--short", "--port", "30100")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [row["payload_bytes"] for row in rows] == [1024, 65536, 1048576]
@@ -56,7 +56,7 @@ def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_p
     mean and variance are exactly those of the data sent."""
     r = run_bench(prefix, tmp_path, "--skip", "raw,raw-nm,ref", "--sizes", "65536", "--messages", "400",
                   "--simulations", "2", "--server-delay-us", "3000", "--client-hwm", "2", "--server-hwm", "2",
-                  "--port", "34100")
+                  "--port", "30200")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert rows[0]["ours"]["messages"] == rows[0]["messages"] == 400
