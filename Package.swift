@@ -72,7 +72,8 @@ let package = Package(
         .testTarget(name: "MelissaNetCDFTests", dependencies: ["MelissaNetCDF"]),
         .testTarget(name: "MelissaReportTests", dependencies: ["MelissaReport"]),
         .testTarget(name: "MelissaCheckpointTests", dependencies: ["MelissaCheckpoint"]),
-        .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"]),
+        .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

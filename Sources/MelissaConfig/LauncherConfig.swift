@@ -53,4 +53,9 @@ public struct LauncherConfig: Sendable, Equatable {
 public enum Scheduler: String, Sendable, Equatable, CaseIterable {
     /// Jobs run with Open MPI's `mpirun` on the current allocation or machine.
     case openmpi
+    /// Jobs go through Slurm (`sbatch`, `squeue`/`sacct`, `scancel`); the server runs under `srun`.
+    case slurm
+    /// Jobs go through OAR (`oarsub`, `oarstat`, `oardel`); the server runs under `mpirun`
+    /// in the launcher's own allocation.
+    case oar
 }

@@ -33,6 +33,8 @@ final class Launcher {
     private var server: Subprocess
     /// Starts a server process; `restarts` > 0 (or a resumed study) starts it in restart mode.
     private let startServer: (_ restarts: Int) throws -> Subprocess
+    /// Clears what the batch system still holds of a stopped server (its Slurm job).
+    private let releaseServer: (_ log: (String) -> Void) -> Void
     /// Server restarts so far, and when the current server process was started.
     private var restarts = 0
     private var serverStart: Double
@@ -56,7 +58,8 @@ final class Launcher {
     /// Takes over a started server and a bound channel; `run()` does the rest.
     init(settings: LauncherSettings, console: Console, scheduler: any JobScheduler,
          channel: ServerChannel, signals: SignalFD, server: Subprocess, startTime: Double,
-         startServer: @escaping (_ restarts: Int) throws -> Subprocess) {
+         startServer: @escaping (_ restarts: Int) throws -> Subprocess,
+         releaseServer: @escaping (_ log: (String) -> Void) -> Void = { _ in }) {
         self.settings = settings
         self.console = console
         self.scheduler = scheduler
@@ -64,6 +67,7 @@ final class Launcher {
         self.signals = signals
         self.server = server
         self.startServer = startServer
+        self.releaseServer = releaseServer
         self.startTime = startTime
         serverStart = startTime
         book = JobBook(jobLimit: settings.jobLimit)
@@ -371,6 +375,7 @@ final class Launcher {
     private func restartServer(after reason: String) -> Int32? {
         console.log(.notice, "making sure the old server (process group \(server.pid)) is gone before restarting it")
         ServerShutdown.stop(server, recorded: serverProcesses, grace: settings.terminationGrace)
+        releaseServer { console.warning($0) }
         serverProcesses = []
         if scheduler.liveJobCount > 0 {
             console.log(.notice, "cancelling \(scheduler.liveJobCount) running job(s); the restarted server runs their groups again")
@@ -397,9 +402,21 @@ final class Launcher {
 
     // MARK: - shutdown
 
+    /// After a successful study every simulation has sent its data, so its job is ending:
+    /// a batch system reports that a poll interval later. Waiting (up to 10 s) lets those
+    /// jobs end as COMPLETED instead of being cancelled at the finish line.
+    private func awaitFinishingJobs() {
+        let deadline = MonotonicClock.now() + 10
+        while scheduler.liveJobCount > 0 && MonotonicClock.now() < deadline {
+            forward(scheduler.poll())
+            if scheduler.liveJobCount > 0 { MonotonicClock.sleep(0.05) }
+        }
+    }
+
     /// Cancels every job, terminates the server's process group (SIGTERM, then SIGKILL
     /// after the grace period) and returns `code`. Nothing the launcher started survives it.
     private func finish(_ code: Int32) -> Int32 {
+        if code == LauncherExitCode.success { awaitFinishingJobs() }
         if scheduler.liveJobCount > 0 {
             console.log(.notice, "cancelling \(scheduler.liveJobCount) running job(s)")
             scheduler.cancelAll()
@@ -409,6 +426,7 @@ final class Launcher {
             console.log(.notice, "terminating the server (process group \(server.pid))")
             ServerShutdown.stop(server, recorded: serverProcesses, grace: settings.terminationGrace)
         }
+        releaseServer { console.warning($0) }
         counts.running = book.runningSimulations
         console.progress(counts, elapsed: MonotonicClock.now() - startTime)
         console.finish()

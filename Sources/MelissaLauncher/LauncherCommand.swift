@@ -42,15 +42,13 @@ public enum LauncherCommand {
     private static func runStudy(configPath: String, resuming: Bool, expectedDirectory: String? = nil) -> Int32 {
         let currentDirectory = FileManager.default.currentDirectoryPath
         let settings: LauncherSettings
-        let scheduler: OpenMPIScheduler
-        let mpirun: String
+        let setup: SchedulerSetup
         let serverProgram: String
         do throws(LauncherError) {
             let config: StudyConfig
             do { config = try StudyConfig.load(path: configPath) } catch { throw .config(error) }
             settings = LauncherSettings(config: config, configPath: configPath, currentDirectory: currentDirectory)
-            scheduler = try makeScheduler(settings)
-            mpirun = scheduler.mpirun
+            setup = try SchedulerSetup.make(settings)
             serverProgram = try ServerExecutable.locate(
                 override: ProcessInfo.processInfo.environment[ServerExecutable.environmentKey],
                 currentDirectory: currentDirectory)
@@ -70,6 +68,7 @@ public enum LauncherCommand {
         }
 
         let console = Console(verbosity: settings.verbosity)
+        (setup.scheduler as? BatchScheduler)?.log = { console.warning($0) }
         console.log(.notice, "study directory \(settings.studyDirectory)")
         // The signal mask must be set before libzmq starts its I/O threads (they inherit it);
         // otherwise a SIGTERM could land on one of them and kill the launcher outright.
@@ -103,8 +102,8 @@ public enum LauncherCommand {
                 environment["MELISSA_SERVER_RESTARTS"] = String(restarts)
             }
             return try Subprocess.spawn(SubprocessOptions(
-                executable: mpirun,
-                arguments: settings.schedulerArgServer + [serverProgram, settings.configPath],
+                executable: setup.serverLauncher,
+                arguments: setup.serverLauncherArguments + [serverProgram, settings.configPath],
                 environmentOverrides: environment,
                 workingDirectory: settings.studyDirectory,
                 standardOutput: .file(settings.serverOutPath),
@@ -117,11 +116,12 @@ public enum LauncherCommand {
             console.error("cannot start the server: \(error)")
             return LauncherExitCode.studyFailed
         }
-        console.log(.notice, "server started: \(mpirun) \(settings.schedulerArgServer.joined(separator: " ")) "
+        console.log(.notice, "server started: \(setup.serverLauncher) \(setup.serverLauncherArguments.joined(separator: " ")) "
                     + "\(serverProgram) \(settings.configPath) (pid \(server.pid))")
 
-        let launcher = Launcher(settings: settings, console: console, scheduler: scheduler, channel: channel,
-                                signals: signals, server: server, startTime: startTime, startServer: startServer)
+        let launcher = Launcher(settings: settings, console: console, scheduler: setup.scheduler, channel: channel,
+                                signals: signals, server: server, startTime: startTime, startServer: startServer,
+                                releaseServer: setup.releaseServer)
         let code = launcher.run()
         if code == LauncherExitCode.interrupted(by: SIGINT) || code == LauncherExitCode.interrupted(by: SIGTERM) {
             console.log(.notice, "resume with: melissa-launcher --resume \(settings.studyDirectory)")
@@ -129,20 +129,5 @@ public enum LauncherCommand {
         channel.socket.close()
         withExtendedLifetime(context) {}
         return code
-    }
-
-    /// The scheduler `launcher_config.scheduler` names (only openmpi exists today).
-    private static func makeScheduler(_ settings: LauncherSettings) throws(LauncherError) -> OpenMPIScheduler {
-        guard settings.scheduler == "openmpi" else {
-            throw .missingProgram(SchedulerError.unsupportedScheduler(settings.scheduler).description)
-        }
-        do {
-            return try OpenMPIScheduler(clientArguments: settings.schedulerArgClient,
-                                        workingDirectory: settings.studyDirectory,
-                                        logDirectory: settings.stdOutput ? settings.clientLogDirectory : nil,
-                                        terminationGrace: settings.terminationGrace)
-        } catch {
-            throw .missingProgram("launcher_config.scheduler is openmpi but \(error); install Open MPI or fix PATH")
-        }
     }
 }

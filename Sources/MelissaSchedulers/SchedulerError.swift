@@ -25,7 +25,7 @@ public enum SchedulerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .notExecutable(path):
             return "\(path) does not exist or is not an executable file"
         case let .unsupportedScheduler(name):
-            return "scheduler \"\(name)\" is not supported (supported: openmpi)"
+            return "scheduler \"\(name)\" is not supported (supported: openmpi, slurm, oar)"
         }
     }
 
