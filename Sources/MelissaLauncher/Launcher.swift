@@ -243,7 +243,7 @@ final class Launcher {
             console.log(.info, "group \(groupID): the server asked to cancel it, but it has no live job (\(reason))")
             return
         }
-        console.log(.notice, "group \(groupID): cancelling \(scheduler.name) \(job) at the server's request: \(reason)")
+        console.log(.notice, "group \(groupID): cancelling \(scheduler.label(of: job)) at the server's request: \(reason)")
         scheduler.cancel(job)
     }
 
@@ -277,7 +277,7 @@ final class Launcher {
                         SimulationSpec(simulationID: $0.simulationID, script: $0.script)
                     })
                     book.submitted(groupID: group.groupID, as: job)
-                    console.log(.info, "group \(group.groupID): submitted as \(scheduler.name) \(job)")
+                    console.log(.info, "group \(group.groupID): submitted as \(scheduler.label(of: job))")
                 }
             }
             forward(scheduler.poll())

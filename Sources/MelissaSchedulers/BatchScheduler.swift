@@ -91,6 +91,12 @@ public final class BatchScheduler: JobScheduler {
     /// The batch system's id of a live job ("1234"), for logs and tests.
     public func batchID(of job: JobIdentifier) -> String? { jobs[job]?.batchID }
 
+    /// "slurm job 1234"; "slurm submission 3 (refused)" for a job the batch system never accepted.
+    public func label(of job: JobIdentifier) -> String {
+        guard let batchID = jobs[job]?.batchID else { return "\(system.name) submission \(job.rawValue) (refused)" }
+        return "\(system.name) job \(batchID)"
+    }
+
     /// Submits through the batch system; a refused submission is reported failed by `poll()`.
     public func submit(_ members: [SimulationSpec]) -> JobIdentifier {
         let id = JobIdentifier(rawValue: nextID)

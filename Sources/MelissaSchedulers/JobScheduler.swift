@@ -97,4 +97,11 @@ public protocol JobScheduler: AnyObject {
     func cancel(_ job: JobIdentifier)
     /// Stops every live job at once, with one shared grace period.
     func cancelAll()
+    /// How logs name a live job ("job 3", "slurm job 1234").
+    func label(of job: JobIdentifier) -> String
+}
+
+extension JobScheduler {
+    /// The launcher's own number ("job 3") unless the backend knows better.
+    public func label(of job: JobIdentifier) -> String { "\(name) \(job)" }
 }

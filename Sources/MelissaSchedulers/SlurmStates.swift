@@ -43,7 +43,7 @@ public enum SlurmStates {
         case "DEADLINE":
             return .final(state: .failed, exitCode: -1, reason: "Slurm job missed its deadline\(why)")
         case "OUT_OF_MEMORY":
-            return .final(state: .failed, exitCode: exit.code != 0 ? exit.shellCode : -1,
+            return .final(state: .failed, exitCode: exit.code != 0 || exit.signal != 0 ? exit.shellCode : -1,
                           reason: "Slurm job ran out of memory\(why)")
         case "PREEMPTED":
             return .final(state: .failed, exitCode: -1, reason: "Slurm job was preempted\(why)")
