@@ -146,12 +146,14 @@ stop() {
   echo "Slurm stopped"
 }
 
-status() {
+status() {  # exits 1 unless every daemon runs
+  local down=0
   for daemon in munged slurmctld slurmd; do
     if alive "$state/$daemon.pid"; then echo "$daemon: running (pid $(cat "$state/$daemon.pid"))"
-    else echo "$daemon: stopped"; fi
+    else echo "$daemon: stopped"; down=1; fi
   done
-  alive "$state/slurmctld.pid" && sinfo || true
+  [ $down -eq 0 ] && sinfo
+  return $down
 }
 
 case "${1:-}" in

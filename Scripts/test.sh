@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
 # The README's second command: unit and integration tests (swift test), then the
-# end-to-end tests (a real study under mpirun, checked against numpy).
+# end-to-end tests (real studies under mpirun, Slurm and OAR, checked against numpy).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 Scripts/install-deps.sh
 source Scripts/mpi-env.sh
+# The slurm backend's tests need a real Slurm: a one-node cluster on this machine, stopped
+# again at the end if this script started it (MELISSA_SKIP_SLURM=1 skips those tests).
+if [ "${MELISSA_SKIP_SLURM:-0}" != 1 ]; then
+  if ! Scripts/slurm-cluster.sh status >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
+    Scripts/slurm-cluster.sh start
+    stop_clusters="Scripts/slurm-cluster.sh stop"
+  fi
+fi
+# The same for the oar backend: a one-node OAR (MELISSA_SKIP_OAR=1 skips its tests).
+if [ "${MELISSA_SKIP_OAR:-0}" != 1 ]; then
+  if ! Scripts/oar-cluster.sh status >/dev/null 2>&1; then
+    Scripts/oar-cluster.sh start
+    stop_clusters="${stop_clusters:-true}; Scripts/oar-cluster.sh stop"
+  fi
+fi
+trap '${stop_clusters:-true}' EXIT
 swift build --build-tests
 swift test --skip-build 2>&1 | tee /tmp/melissa-swift-test.log
 Scripts/build.sh
