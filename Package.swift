@@ -12,6 +12,10 @@ let package = Package(
         // The Swift client API, for simulations written in Swift.
         .library(name: "MelissaClient", targets: ["MelissaClient"]),
     ],
+    dependencies: [
+        // HTTP server for the launcher's live status monitor (MelissaMonitor only).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
     targets: [
         // C libraries from Debian, reached through module maps only.
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
@@ -48,6 +52,9 @@ let package = Package(
         // Client API in Swift, and its C ABI.
         .target(name: "MelissaClient", dependencies: ["MelissaProtocol", "MelissaTransport"]),
         .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"]),
+        // Live study status over HTTP (HTML, JSON, Prometheus) on its own threads (docs/MONITORING.md).
+        .target(name: "MelissaMonitor",
+                dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
 
         .executableTarget(name: "melissa-server",
                           dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaConfig"]),
@@ -74,6 +81,7 @@ let package = Package(
         .testTarget(name: "MelissaCheckpointTests", dependencies: ["MelissaCheckpoint"]),
         .testTarget(name: "MelissaLauncherTests", dependencies: ["MelissaLauncher", "MelissaSchedulers"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "MelissaMonitorTests", dependencies: ["MelissaMonitor"]),
     ],
     swiftLanguageModes: [.v6]
 )

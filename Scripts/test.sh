@@ -21,7 +21,7 @@ if [ "${MELISSA_SKIP_OAR:-0}" != 1 ]; then
     stop_clusters="${stop_clusters:-true}; Scripts/oar-cluster.sh stop"
   fi
 fi
-trap '${stop_clusters:-true}' EXIT
+trap 'eval "${stop_clusters:-true}"' EXIT
 swift build --build-tests
 swift test --skip-build 2>&1 | tee /tmp/melissa-swift-test.log
 Scripts/build.sh

@@ -49,6 +49,12 @@ final class Launcher {
     private var phase = Phase.running
     /// The ROUTER identity of the server's rank 0, known once it said hello.
     private var serverIdentity: [UInt8]?
+    /// The session id of the current server process (from its hello).
+    private var serverSession: UInt64?
+    /// Every request of the server settled so far, with its answer.
+    private var ledger = RequestLedger()
+    /// The last message the server sent and when, for the log when it goes silent.
+    private var lastServerMessage: (summary: String, time: Double)?
     private var lastHeard: Double
     private var nextPing: Double
     /// When the server process was first seen gone without a `studyEnd`.
@@ -176,34 +182,30 @@ final class Launcher {
 
     private func handle(_ message: ControlMessage, from identity: [UInt8]) -> Int32? {
         let now = MonotonicClock.now()
-        if case let .hello(size, endpoint) = message {
-            if let known = serverIdentity, known != identity {
-                console.warning("a second peer said hello while a server is connected; ignored")
-                return nil
-            }
-            let first = serverIdentity == nil
-            serverIdentity = identity
-            serverProcesses = ServerShutdown.snapshot(of: server)
-            lastHeard = now
-            nextPing = now + settings.pingPeriod
-            send(.welcome, to: identity)
-            if first {
-                console.log(.notice, "server up: \(size) ranks, clients connect to \(endpoint)")
-            } else {
-                console.log(.debug, "server said hello again; welcomed again")
-            }
-            return nil
+        if case let .hello(size, endpoint, session) = message {
+            return handleHello(size: size, endpoint: endpoint, session: session, from: identity, now: now)
         }
         guard let known = serverIdentity, known == identity else {
             console.warning("dropped \(message.kindName) from a peer that has not said hello")
             return nil
         }
         lastHeard = now
+        lastServerMessage = (message.summary, now)
         switch message {
-        case let .jobRequest(groupID, members):
-            handleJobRequest(groupID: groupID, members: members, from: identity)
+        case let .jobRequest(session, request, groupID, members):
+            guard let answer = settle(session: session, request: request, {
+                handleJobRequest(groupID: groupID, members: members, from: identity)
+            }) else { return nil }
+            send(answer, to: identity)
+        case let .cancelJob(session, request, groupID, reason):
+            guard let answer = settle(session: session, request: request, {
+                cancelJob(groupID: groupID, reason: reason)
+            }) else { return nil }
+            send(answer, to: identity)
         case .ping:
-            console.log(.debug, "ping from the server")
+            send(.pong, to: identity)
+        case .pong:
+            console.log(.debug, "pong from the server")
         case let .progress(finished, failed, total, bytes):
             counts.finished = Int(finished)
             counts.failed = Int(failed)
@@ -213,15 +215,60 @@ final class Launcher {
             counts.finished = Int(finished)
             counts.failed = Int(failed)
             studyEnded(exitCode: exitCode, summary: summary, now: now)
-        case let .cancelJob(groupID, reason):
-            cancelJob(groupID: groupID, reason: reason)
-        case .hello, .welcome, .jobState, .stop:
+        case .hello, .welcome, .jobState, .stop, .requestDone:
             console.warning("unexpected \(message.kindName) from the server; ignored")
         }
         return nil
     }
 
-    private func handleJobRequest(groupID: UInt32, members: [JobMember], from identity: [UInt8]) {
+    /// A server's hello: a new server (first hello, or after a restart), the same server
+    /// again (reconnected, so possibly from a new socket identity: same session id), or a
+    /// stranger while a server is connected (ignored).
+    private func handleHello(size: UInt32, endpoint: String, session: UInt64, from identity: [UInt8], now: Double) -> Int32? {
+        if let known = serverIdentity, known != identity, session != serverSession {
+            console.warning("a second peer said hello (session \(String(session, radix: 16))) while a server is connected; ignored")
+            return nil
+        }
+        let first = serverSession == nil
+        let reconnected = !first && serverIdentity != identity
+        serverIdentity = identity
+        serverSession = session
+        ledger.keepOnly(session: session)
+        if first { serverProcesses = ServerShutdown.snapshot(of: server) }
+        lastHeard = now
+        lastServerMessage = ("hello", now)
+        nextPing = now + settings.pingPeriod
+        send(.welcome(session: session), to: identity)
+        if first {
+            console.log(.notice, "server up: \(size) ranks, clients connect to \(endpoint) (session \(String(session, radix: 16)))")
+        } else if reconnected {
+            console.log(.notice, "server reconnected (same session); welcomed again")
+        } else {
+            console.log(.debug, "server said hello again; welcomed again")
+        }
+        return nil
+    }
+
+    /// Acts on a numbered request once: the first time runs `act` and stores its answer; a
+    /// repeat gets the stored answer and acts on nothing. Nil (dropped, logged) for a
+    /// request of another session than the connected server's.
+    private func settle(session: UInt64, request: UInt64,
+                        _ act: () -> (RequestOutcome, String)) -> ControlMessage? {
+        guard session == serverSession else {
+            console.warning("dropped request \(request) of session \(String(session, radix: 16)): the connected server's session is \(serverSession.map { String($0, radix: 16) } ?? "none")")
+            return nil
+        }
+        if let stored = ledger.answer(session: session, request: request) {
+            console.log(.notice, "request \(request) repeated (a reconnect or a lost answer): answered again, nothing done twice")
+            return stored
+        }
+        let (outcome, detail) = act()
+        let answer = ControlMessage.requestDone(session: session, request: request, outcome: outcome, detail: detail)
+        ledger.record(session: session, request: request, answer: answer)
+        return answer
+    }
+
+    private func handleJobRequest(groupID: UInt32, members: [JobMember], from identity: [UInt8]) -> (RequestOutcome, String) {
         let ids = members.map { String($0.simulationID) }.joined(separator: ", ")
         switch book.request(groupID: groupID, members: members) {
         case let .accepted(retry):
@@ -229,22 +276,25 @@ final class Launcher {
             if book.liveJobCount >= book.jobLimit {
                 console.log(.info, "group \(groupID): queued, job_limit \(book.jobLimit) reached (\(book.queuedCount) waiting)")
             }
+            return (.accepted, retry ? "queued again after a failure" : "queued")
         case let .duplicate(group):
             console.warning("group \(groupID) was already requested and is \(group.state); not submitting it again")
             send(.jobState(groupID: groupID, state: group.state, exitCode: group.exitCode, reason: group.reason),
                  to: identity)
+            return (.duplicate, "group \(groupID) is already \(group.state)")
         }
     }
 
     /// The server gave up on a running group (no data for `simulation_timeout`): its job is
     /// cancelled, and the scheduler's `failed` update then goes back to the server as usual.
-    private func cancelJob(groupID: UInt32, reason: String) {
+    private func cancelJob(groupID: UInt32, reason: String) -> (RequestOutcome, String) {
         guard let job = book.groups[groupID]?.job else {
             console.log(.info, "group \(groupID): the server asked to cancel it, but it has no live job (\(reason))")
-            return
+            return (.ignored, "group \(groupID) has no live job")
         }
         console.log(.notice, "group \(groupID): cancelling \(scheduler.label(of: job)) at the server's request: \(reason)")
         scheduler.cancel(job)
+        return (.accepted, "cancelling")
     }
 
     private func studyEnded(exitCode: Int32, summary: String, now: Double) {
@@ -317,7 +367,8 @@ final class Launcher {
             }
             if serverIdentity != nil {
                 if now - lastHeard > settings.silenceLimit {
-                    return serverLost("no message from the server for \(Int(now - lastHeard)) s (twice the ping period of \(Int(settings.pingPeriod)) s, server_timeout / 4)")
+                    let last = lastServerMessage.map { "; its last message, \(Int(now - $0.time)) s ago, was \($0.summary)" } ?? ""
+                    return serverLost("no message from the server for \(Int(now - lastHeard)) s (twice the ping period of \(Int(settings.pingPeriod)) s, server_timeout / 4)\(last)")
                 }
             } else if now - serverStart > settings.serverTimeout + settings.helloAllowance {
                 return serverLost("the server did not say hello within \(Int(settings.serverTimeout + settings.helloAllowance)) s of its start")
@@ -393,6 +444,8 @@ final class Launcher {
         let now = MonotonicClock.now()
         serverStart = now
         serverIdentity = nil
+        serverSession = nil
+        lastServerMessage = nil
         serverExitSeen = nil
         lastHeard = now
         nextPing = now

@@ -76,6 +76,20 @@ extension ControlMessage {
         case .stop: return "stop"
         case .studyEnd: return "studyEnd"
         case .cancelJob: return "cancelJob"
+        case .requestDone: return "requestDone"
+        case .pong: return "pong"
+        }
+    }
+
+    /// The message in a few words, for "its last message was ..." log lines.
+    var summary: String {
+        switch self {
+        case let .jobRequest(_, request, group, members):
+            return "jobRequest \(request) (group \(group), \(members.count) simulation\(members.count == 1 ? "" : "s"))"
+        case let .cancelJob(_, request, group, _): return "cancelJob \(request) (group \(group))"
+        case let .progress(finished, failed, total, _): return "progress (\(finished) finished, \(failed) failed of \(total))"
+        case let .studyEnd(code, _, _, _): return "studyEnd (exit code \(code))"
+        default: return kindName
         }
     }
 }

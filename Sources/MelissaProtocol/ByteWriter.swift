@@ -101,8 +101,8 @@ public struct ByteReader {
         }
         offset += 4
         let version = try u16()
-        guard version == protocolVersion else {
-            throw .versionMismatch(ours: protocolVersion, theirs: version)
+        guard version == magic.version else {
+            throw .versionMismatch(ours: magic.version, theirs: version)
         }
         return try u16()
     }

@@ -1,5 +1,10 @@
-/// The wire protocol version every message carries; a peer with another one is refused.
+/// The version the client channels (handshake, data) and the internal channel carry; a
+/// peer with another one is refused.
 public let protocolVersion: UInt16 = 1
+
+/// The launcher <-> server control channel's version: 2 since requests carry a session id
+/// and a request number (docs/PROTOCOL.md, section 7).
+public let controlProtocolVersion: UInt16 = 2
 
 /// The four-byte tag that starts every message and names its channel.
 public enum Magic: Sendable {
@@ -24,6 +29,9 @@ public enum Magic: Sendable {
 
     /// The magic as bytes.
     public var bytes: [UInt8] { Array(text.utf8) }
+
+    /// The protocol version a message of this channel carries.
+    public var version: UInt16 { self == .control ? controlProtocolVersion : protocolVersion }
 
     /// The four bytes read as one little-endian integer: the decoders compare one word, not
     /// four bytes in an array (pinned against `bytes` by the protocol tests).

@@ -9,19 +9,37 @@ public struct JobMember: Equatable, Sendable {
     }
 }
 
+/// How the launcher settled a numbered request (`requestDone`).
+public enum RequestOutcome: UInt8, Sendable, Equatable {
+    /// Acted on: a job is queued, or a live job is being cancelled.
+    case accepted = 0
+    /// The group already has a job (waiting, running or terminated): nothing new was started.
+    case duplicate = 1
+    /// Nothing to do (a cancel for a group without a live job).
+    case ignored = 2
+}
+
 /// Launcher <-> server control messages (one ZeroMQ frame each; DEALER on the
-/// server, ROUTER on the launcher). See docs/PROTOCOL.md for the byte layouts.
+/// server, ROUTER on the launcher), control protocol version 2. See docs/PROTOCOL.md.
+///
+/// Every request of the server (`jobRequest`, `cancelJob`) carries the server's session id
+/// (random, new for every server process) and a request number (1, 2, ... within the
+/// session). The launcher acts on each (session, request) once and answers `requestDone`;
+/// a repeated request gets the stored answer again and never a second job.
 public enum ControlMessage: Equatable, Sendable {
-    /// Server -> launcher, first message: server size and the address clients connect to.
-    case hello(serverCommSize: UInt32, connectionEndpoint: String)
-    /// Launcher -> server: the hello was accepted.
-    case welcome
+    /// Server -> launcher, first message: server size, the address clients connect to, and
+    /// the server's session id.
+    case hello(serverCommSize: UInt32, connectionEndpoint: String, session: UInt64)
+    /// Launcher -> server: the hello was accepted (echoes the session id).
+    case welcome(session: UInt64)
     /// Server -> launcher: run these simulations as one job (a group).
-    case jobRequest(groupID: UInt32, members: [JobMember])
+    case jobRequest(session: UInt64, request: UInt64, groupID: UInt32, members: [JobMember])
     /// Launcher -> server: a group's job changed state.
     case jobState(groupID: UInt32, state: JobState, exitCode: Int32, reason: String)
-    /// Either way: I am alive.
+    /// Either way: are you alive? Answered with `pong`.
     case ping
+    /// Either way: the answer to `ping`.
+    case pong
     /// Server -> launcher: study counters for the progress display.
     case progress(finished: UInt32, failed: UInt32, total: UInt32, bytesReceived: UInt64)
     /// Launcher -> server: stop now (signal or error), with the reason.
@@ -30,7 +48,10 @@ public enum ControlMessage: Equatable, Sendable {
     case studyEnd(exitCode: Int32, finished: UInt32, failed: UInt32, summary: String)
     /// Server -> launcher: cancel this group's job (its simulations stopped sending data);
     /// the launcher then reports the job failed, with `reason`.
-    case cancelJob(groupID: UInt32, reason: String)
+    case cancelJob(session: UInt64, request: UInt64, groupID: UInt32, reason: String)
+    /// Launcher -> server: request `request` of session `session` was settled; sent again,
+    /// identical, whenever the request is repeated.
+    case requestDone(session: UInt64, request: UInt64, outcome: RequestOutcome, detail: String)
 
     /// Kind code on the wire.
     public var kind: UInt16 {
@@ -44,20 +65,24 @@ public enum ControlMessage: Equatable, Sendable {
         case .stop: return 7
         case .studyEnd: return 8
         case .cancelJob: return 9
+        case .requestDone: return 10
+        case .pong: return 11
         }
     }
 
     /// The encoded frame.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 64)
-        w.raw(Magic.control.bytes); w.u16(protocolVersion); w.u16(kind)
+        w.raw(Magic.control.bytes); w.u16(Magic.control.version); w.u16(kind)
         switch self {
-        case let .hello(size, endpoint):
-            w.u32(size); w.string(endpoint)
-        case .welcome, .ping:
+        case let .hello(size, endpoint, session):
+            w.u32(size); w.string(endpoint); w.u64(session)
+        case let .welcome(session):
+            w.u64(session)
+        case .ping, .pong:
             break
-        case let .jobRequest(group, members):
-            w.u32(group); w.u32(UInt32(members.count))
+        case let .jobRequest(session, request, group, members):
+            w.u64(session); w.u64(request); w.u32(group); w.u32(UInt32(members.count))
             for m in members { w.u32(m.simulationID); w.string(m.script) }
         case let .jobState(group, state, code, reason):
             w.u32(group); w.u8(state.rawValue); w.i32(code); w.string(reason)
@@ -67,8 +92,10 @@ public enum ControlMessage: Equatable, Sendable {
             w.string(reason)
         case let .studyEnd(code, finished, failed, summary):
             w.i32(code); w.u32(finished); w.u32(failed); w.string(summary)
-        case let .cancelJob(group, reason):
-            w.u32(group); w.string(reason)
+        case let .cancelJob(session, request, group, reason):
+            w.u64(session); w.u64(request); w.u32(group); w.string(reason)
+        case let .requestDone(session, request, outcome, detail):
+            w.u64(session); w.u64(request); w.u8(outcome.rawValue); w.string(detail)
         }
         return w.bytes
     }
@@ -80,10 +107,13 @@ public enum ControlMessage: Equatable, Sendable {
         let message: ControlMessage
         switch kind {
         case 1:
-            message = .hello(serverCommSize: try r.u32(), connectionEndpoint: try r.string("connection endpoint"))
+            message = .hello(serverCommSize: try r.u32(), connectionEndpoint: try r.string("connection endpoint"),
+                             session: try r.u64())
         case 2:
-            message = .welcome
+            message = .welcome(session: try r.u64())
         case 3:
+            let session = try r.u64()
+            let request = try r.u64()
             let group = try r.u32()
             let n = try r.u32()
             guard n >= 1, n <= UInt32(Limits.maxGroupSize) else {
@@ -93,7 +123,7 @@ public enum ControlMessage: Equatable, Sendable {
             for _ in 0..<n {
                 members.append(JobMember(simulationID: try r.u32(), script: try r.string("script path")))
             }
-            message = .jobRequest(groupID: group, members: members)
+            message = .jobRequest(session: session, request: request, groupID: group, members: members)
         case 4:
             let group = try r.u32()
             let raw = try r.u8()
@@ -112,7 +142,18 @@ public enum ControlMessage: Equatable, Sendable {
             message = .studyEnd(exitCode: try r.i32(), finished: try r.u32(), failed: try r.u32(),
                                 summary: try r.string("summary"))
         case 9:
-            message = .cancelJob(groupID: try r.u32(), reason: try r.string("reason"))
+            message = .cancelJob(session: try r.u64(), request: try r.u64(), groupID: try r.u32(),
+                                 reason: try r.string("reason"))
+        case 10:
+            let session = try r.u64()
+            let request = try r.u64()
+            let raw = try r.u8()
+            guard let outcome = RequestOutcome(rawValue: raw) else {
+                throw .invalidValue(what: "request outcome", detail: "code \(raw)")
+            }
+            message = .requestDone(session: session, request: request, outcome: outcome, detail: try r.string("detail"))
+        case 11:
+            message = .pong
         default:
             throw .unknownKind(channel: "control", kind: kind)
         }

@@ -135,7 +135,9 @@ extension BaseServer {
         let reason = "no data from simulation \(sim) on server rank \(r) for more than \(Self.seconds(timeout)) (study_options.simulation_timeout)"
         guard coordinator.cancelling(group: group, reason: reason) else { return }
         log.event("\(reason): asking the launcher to cancel group \(group)")
-        try sendToLauncher(.cancelJob(groupID: group, reason: reason))
+        try sendRequest { session, request in
+            .cancelJob(session: session, request: request, groupID: group, reason: reason)
+        }
     }
 
     static func seconds(_ value: Double) -> String {

@@ -31,15 +31,16 @@ extension BaseServer {
         try dealer.setTimeouts(send: 5000, linger: 2000)
         try dealer.connect(launcherAddress)
         launcherSocket = dealer
-        try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint))
+        try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint,
+                                  session: launcherSession))
         try dealer.setTimeouts(receive: Int32(config.launcherConfig.serverTimeout * 1000))
         let reply: [[UInt8]]
         do { reply = try dealer.receiveMultipart() } catch {
             throw ServerError.launcher("no welcome from the launcher at \(launcherAddress): \(error)")
         }
         let message = try reply.last.map { frame in try frame.withUnsafeBytes { try ControlMessage.decode($0) } }
-        guard message == .welcome else {
-            throw ServerError.launcher("expected welcome from the launcher, got \(String(describing: message))")
+        guard message == .welcome(session: launcherSession) else {
+            throw ServerError.launcher("expected welcome(session \(String(launcherSession, radix: 16))) from the launcher, got \(String(describing: message))")
         }
         try dealer.setTimeouts(receive: 0)
         lastLauncherMessage = Self.now()
@@ -121,8 +122,18 @@ extension BaseServer {
                                                       reason: reason, now: Self.now())
                 try handle(outcomes)
                 try submitGroups()
-            case .ping, .welcome:
+            case .ping:
+                try sendToLauncher(.pong)
+            case .pong, .welcome:
                 break
+            case let .requestDone(session, request, outcome, detail):
+                guard session == launcherSession else {
+                    log.error("answer to request \(request) of another session (\(String(session, radix: 16))); ignored")
+                    break
+                }
+                if unansweredRequests.removeValue(forKey: request) != nil {
+                    log.log(outcome == .accepted ? .debug : .info, "launcher settled request \(request): \(outcome) (\(detail))")
+                }
             case let .stop(reason):
                 log.event("launcher asked to stop: \(reason); writing a final checkpoint")
                 try requestCheckpoint(thenStop: true)
@@ -166,7 +177,9 @@ extension BaseServer {
                 members.append(JobMember(simulationID: UInt32(s), script: path))
             }
             log.log(.info, "requesting group \(group): simulations \(members.map(\.simulationID))")
-            try sendToLauncher(.jobRequest(groupID: group, members: members))
+            try sendRequest { session, request in
+                .jobRequest(session: session, request: request, groupID: group, members: members)
+            }
         }
     }
 
@@ -176,6 +189,7 @@ extension BaseServer {
             lastPingSent = now
             try sendToLauncher(.ping)
         }
+        try resendUnansweredRequests(now: now)
         try handle(coordinator.expireGracePeriods(now: now))
         try submitGroups()
         try checkpointIfDue(now: now)
@@ -207,6 +221,26 @@ extension BaseServer {
             }
         }
         stopping = true
+    }
+
+    /// Sends a numbered request (the number is this session's next) and keeps it until the
+    /// launcher answers, so it can be sent again if the answer never comes.
+    func sendRequest(_ build: (_ session: UInt64, _ request: UInt64) -> ControlMessage) throws {
+        let request = nextLauncherRequest
+        nextLauncherRequest += 1
+        let message = build(launcherSession, request)
+        unansweredRequests[request] = (message, Self.now())
+        try sendToLauncher(message)
+    }
+
+    /// Sends again, unchanged, every request unanswered for a ping period: a lost message or
+    /// answer costs one period, and the launcher never acts on a request twice.
+    func resendUnansweredRequests(now: Double) throws {
+        for (request, entry) in unansweredRequests.sorted(by: { $0.key < $1.key }) where now - entry.sentAt >= pingPeriod {
+            log.event("no answer from the launcher to request \(request) for \(Int(now - entry.sentAt)) s: sending it again")
+            unansweredRequests[request] = (entry.message, now)
+            try sendToLauncher(entry.message)
+        }
     }
 
     func sendToLauncher(_ message: ControlMessage) throws {

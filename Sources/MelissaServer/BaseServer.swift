@@ -77,6 +77,14 @@ open class BaseServer {
     var scriptWriter: ClientScriptWriter?
     var lastPingSent = 0.0
     var lastLauncherMessage = 0.0
+    /// This server process's session with the launcher: random, so a restarted server's
+    /// requests are never mistaken for its predecessor's.
+    let launcherSession = UInt64.random(in: 1...UInt64.max)
+    /// The number of the next request to the launcher (1, 2, ...).
+    var nextLauncherRequest: UInt64 = 1
+    /// Requests the launcher has not answered yet, with when each was last sent: resent
+    /// after a ping period (the launcher answers a repeat without acting twice).
+    var unansweredRequests: [UInt64: (message: ControlMessage, sentAt: Double)] = [:]
     var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
     var stopReason: String?
     var convergedRanks: Set<Int> = []

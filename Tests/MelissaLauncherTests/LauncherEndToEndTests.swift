@@ -23,8 +23,8 @@ final class LauncherEndToEndTests: XCTestCase {
         let launcher = try harness.start()
         let endpoint = try launcher.endpoint()
         let server = try FakeServerSocket(endpoint: endpoint)
-        try server.send(.hello(serverCommSize: 2, connectionEndpoint: "tcp://fake-host:2003"))
-        XCTAssertEqual(try server.next(), .welcome)
+        try server.hello()
+        XCTAssertEqual(try server.next(), .welcome(session: server.session))
         return (launcher, server, endpoint)
     }
 
@@ -42,18 +42,18 @@ final class LauncherEndToEndTests: XCTestCase {
 
         // Garbage must be logged and dropped, changing nothing.
         try server.sendRaw([0xde, 0xad, 0xbe, 0xef, 0, 1, 0, 5])
-        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: slow)]))
-        try server.send(.jobRequest(groupID: 1, members: [JobMember(simulationID: 1, script: fast)]))
+        try server.requestJob(group: 0, members: [JobMember(simulationID: 0, script: slow)])
+        try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
         // A duplicate while running: its current state comes back, nothing is submitted again.
-        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: slow)]))
+        try server.requestJob(group: 0, members: [JobMember(simulationID: 0, script: slow)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
         // job_limit 1: group 1 starts only once group 0 is over.
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .terminated, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .running, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
         // A duplicate after the end: re-told terminated, not run again.
-        try server.send(.jobRequest(groupID: 1, members: [JobMember(simulationID: 1, script: fast)]))
+        try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
 
         try server.send(.progress(finished: 2, failed: 0, total: 2, bytesReceived: 1024))
@@ -83,13 +83,59 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
     }
 
+    /// Exactly once: the server's connection drops after a job request, it reconnects (a new
+    /// socket, same session) and repeats the request; it gets the stored answer and one job.
+    func testARequestRepeatedAfterAReconnectGetsTheStoredAnswerAndOneJob() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let ran = harness.directory + "/ran"
+        let once = try jobScript(harness, "once.sh", "echo ran >> \"\(ran)\"; sleep 1")
+        let (launcher, first, endpoint) = try startAndConnect(harness)
+        let members = [JobMember(simulationID: 0, script: once)]
+        let request = try first.requestJob(group: 0, members: members)
+        let answer = try first.answer(to: request)
+        XCTAssertEqual(answer, .requestDone(session: first.session, request: request, outcome: .accepted, detail: "queued"))
+
+        // The connection drops; the same server comes back on a new socket and repeats itself.
+        let again = try FakeServerSocket(endpoint: endpoint, session: first.session)
+        try again.hello()
+        XCTAssertEqual(try again.next(), .welcome(session: first.session))
+        try again.send(.jobRequest(session: first.session, request: request, groupID: 0, members: members))
+        XCTAssertEqual(try again.answer(to: request), answer, "a repeat gets the stored answer, word for word")
+        // A new request for the running group is a duplicate, settled as such.
+        let duplicate = try again.requestJob(group: 0, members: members)
+        XCTAssertEqual(duplicate, 1, "this socket numbers from 1 too: request 1 of the session, repeated")
+        let next = try again.requestJob(group: 0, members: members)
+        guard case .requestDone(_, next, .duplicate, _) = try again.answer(to: next) else {
+            return XCTFail("a second request for a running group must be settled as a duplicate")
+        }
+        // A request from another session is not acted on.
+        try again.send(.jobRequest(session: first.session &+ 1, request: 99, groupID: 5, members: members))
+        // Ping both ways: the launcher answers the server's ping.
+        try again.send(.ping)
+        XCTAssertTrue(TestSupport.waitUntil(timeout: 10) { TestSupport.read(ran) == "ran\n" })
+        while true {
+            let message = try again.next()
+            if message == .jobState(groupID: 0, state: .terminated, exitCode: 0, reason: "") { break }
+        }
+        try again.send(.studyEnd(exitCode: 0, finished: 1, failed: 0, summary: "done"))
+        try harness.stopFakeServer(exitCode: 0)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 0, launcher.stdout + launcher.stderr)
+        XCTAssertEqual(TestSupport.read(ran), "ran\n", "the group ran exactly once")
+        let out = launcher.stdout + launcher.stderr
+        XCTAssertTrue(out.contains("server reconnected (same session); welcomed again"), out)
+        XCTAssertTrue(out.contains("request 1 repeated (a reconnect or a lost answer): answered again, nothing done twice"), out)
+        XCTAssertTrue(out.contains("dropped request 99 of session"), out)
+        XCTAssertFalse(out.contains("group 5"), "a request of another session must not reach the book")
+    }
+
     func testFailedJobIsForwardedAndServerCrashExitsOne() throws {
         let harness = try XCTUnwrap(harness)
         try harness.writeConfig()
         let failing = try jobScript(harness, "fail.sh", "echo 'client broke' >&2; exit 1")
         let (launcher, server, _) = try startAndConnect(harness)
 
-        try server.send(.jobRequest(groupID: 3, members: [JobMember(simulationID: 30, script: failing)]))
+        try server.requestJob(group: 3, members: [JobMember(simulationID: 30, script: failing)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 3, state: .running, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 3, state: .failed, exitCode: 1,
                                                     reason: "simulation 30 exited with code 1"))
@@ -111,7 +157,7 @@ final class LauncherEndToEndTests: XCTestCase {
         let sleeper = try jobScript(harness, "sleeper.sh", "echo $$ > \"\(pidFile)\"; sleep 60")
         let (launcher, server, _) = try startAndConnect(harness)
 
-        try server.send(.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: sleeper)]))
+        try server.requestJob(group: 0, members: [JobMember(simulationID: 0, script: sleeper)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
         XCTAssertTrue(TestSupport.waitUntil(timeout: 20) { !TestSupport.read(pidFile).isEmpty })
         let rank = try XCTUnwrap(pid_t(TestSupport.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -163,6 +209,9 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertEqual(launcher.exitCode(timeout: 20), 1)
         XCTAssertLessThan(MonotonicClock.now() - started, 10)
         XCTAssertTrue(launcher.stderr.contains("no message from the server for"), launcher.stderr)
+        // The log says what the server last did.
+        XCTAssertTrue(launcher.stderr.contains("its last message, "), launcher.stderr)
+        XCTAssertTrue(launcher.stderr.contains(" s ago, was hello"), launcher.stderr)
         XCTAssertTrue(launcher.stderr.contains("launcher_config.fault_tolerance is false"), launcher.stderr)
         XCTAssertTrue(TestSupport.liveProcesses(mentioning: harness.directory).isEmpty)
     }
@@ -175,7 +224,7 @@ final class LauncherEndToEndTests: XCTestCase {
         // restarted (in restart mode), then given up.
         XCTAssertTrue(TestSupport.waitUntil(timeout: 30) { launcher.stdout.contains("server restarted") }, launcher.stdout)
         // The new server's hello (from this socket: the first one is gone), then silence again.
-        try server.send(.hello(serverCommSize: 2, connectionEndpoint: "tcp://fake-host:2003"))
+        try server.hello()
         XCTAssertEqual(launcher.exitCode(timeout: 60), 1, launcher.stdout + launcher.stderr)
         let out = launcher.stdout
         XCTAssertTrue(out.contains("server restarted (1/1) after: no message from the server"), out)

@@ -126,8 +126,15 @@ final class LauncherProcess {
 final class FakeServerSocket {
     private let context: ZMQContext
     private let dealer: ZMQSocket
+    /// The session id this fake server says hello with.
+    let session: UInt64
+    /// The number the next `request` gets.
+    private(set) var nextRequest: UInt64 = 1
+    /// Every `requestDone` received, by request number (`next()` collects them on the way).
+    private(set) var settled: [UInt64: ControlMessage] = [:]
 
-    init(endpoint: String) throws {
+    init(endpoint: String, session: UInt64 = UInt64.random(in: 1...UInt64.max)) throws {
+        self.session = session
         context = try ZMQContext()
         dealer = try context.socket(.dealer)
         try dealer.setTimeouts(send: 5000, receive: 200, linger: 0)
@@ -137,6 +144,46 @@ final class FakeServerSocket {
     deinit { dealer.close() }
 
     func send(_ message: ControlMessage) throws { try dealer.send(message.encode()) }
+
+    /// Says hello with this socket's session.
+    func hello(size: UInt32 = 2, endpoint: String = "tcp://fake-host:2003") throws {
+        try send(.hello(serverCommSize: size, connectionEndpoint: endpoint, session: session))
+    }
+
+    /// Sends a job request with the next request number; returns that number.
+    @discardableResult
+    func requestJob(group: UInt32, members: [JobMember]) throws -> UInt64 {
+        let request = nextRequest
+        nextRequest += 1
+        try send(.jobRequest(session: session, request: request, groupID: group, members: members))
+        return request
+    }
+
+    /// Sends a cancel request with the next request number; returns that number.
+    @discardableResult
+    func requestCancel(group: UInt32, reason: String) throws -> UInt64 {
+        let request = nextRequest
+        nextRequest += 1
+        try send(.cancelJob(session: session, request: request, groupID: group, reason: reason))
+        return request
+    }
+
+    /// Waits until the launcher settled `request` and returns its answer.
+    func answer(to request: UInt64, timeout: Double = 20) throws -> ControlMessage {
+        let deadline = MonotonicClock.now() + timeout
+        while settled[request] == nil && MonotonicClock.now() < deadline {
+            guard let payload = try receiveFrame() else { continue }
+            let message = try payload.withUnsafeBytes { try ControlMessage.decode($0) }
+            if case let .requestDone(_, number, _, _) = message { settled[number] = message } else if message != .ping && message != .pong {
+                pending.append(message)
+            }
+        }
+        guard let answer = settled[request] else { throw HarnessError("no answer to request \(request)") }
+        return answer
+    }
+
+    /// Messages received by `answer(to:)` that `next()` has not returned yet.
+    private var pending: [ControlMessage] = []
 
     func sendRaw(_ bytes: [UInt8]) throws { try dealer.send(bytes) }
 
@@ -150,13 +197,19 @@ final class FakeServerSocket {
         }
     }
 
-    /// The next message other than a ping, within `timeout` seconds.
+    /// The next message other than a ping, pong or requestDone (those are collected in
+    /// `settled`), within `timeout` seconds.
     func next(timeout: Double = 20) throws -> ControlMessage {
+        if !pending.isEmpty { return pending.removeFirst() }
         let deadline = MonotonicClock.now() + timeout
         while MonotonicClock.now() < deadline {
             guard let payload = try receiveFrame() else { continue }
             let message = try payload.withUnsafeBytes { try ControlMessage.decode($0) }
-            if message != .ping { return message }
+            if case let .requestDone(_, number, _, _) = message {
+                settled[number] = message
+                continue
+            }
+            if message != .ping && message != .pong { return message }
         }
         throw HarnessError("no message from the launcher within \(timeout) s")
     }

@@ -115,8 +115,8 @@ final class FuzzTests: XCTestCase {
         func u32() -> UInt32 { UInt32.random(in: 0...UInt32.max, using: &rng) }
         for _ in 0..<500 {
             let control: [ControlMessage] = [
-                .hello(serverCommSize: u32(), connectionEndpoint: text()), .welcome,
-                .jobRequest(groupID: u32(), members: (0..<Int.random(in: 1...5, using: &rng)).map { _ in
+                .hello(serverCommSize: u32(), connectionEndpoint: text(), session: rng.next()), .welcome(session: rng.next()),
+                .jobRequest(session: rng.next(), request: rng.next(), groupID: u32(), members: (0..<Int.random(in: 1...5, using: &rng)).map { _ in
                     JobMember(simulationID: u32(), script: text())
                 }),
                 .jobState(groupID: u32(), state: JobState.allCases.randomElement(using: &rng)!,
@@ -125,6 +125,11 @@ final class FuzzTests: XCTestCase {
                 .progress(finished: u32(), failed: u32(), total: u32(), bytesReceived: rng.next()),
                 .stop(reason: text()),
                 .studyEnd(exitCode: Int32(bitPattern: u32()), finished: u32(), failed: u32(), summary: text()),
+                .cancelJob(session: rng.next(), request: rng.next(), groupID: u32(), reason: text()),
+                .requestDone(session: rng.next(), request: rng.next(),
+                             outcome: [RequestOutcome.accepted, .duplicate, .ignored].randomElement(using: &rng)!,
+                             detail: text()),
+                .pong,
             ]
             for m in control {
                 XCTAssertEqual(decoding(m.encode(), with: ControlMessage.decode), .success(m))

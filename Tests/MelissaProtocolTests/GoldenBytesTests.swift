@@ -138,21 +138,25 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testControlHello() {
-        assertControl(.hello(serverCommSize: 3, connectionEndpoint: "tcp://s:9"), hex("""
-            4d4c5343 0100 0100          // magic MLSC, version 1, kind 1
+        assertControl(.hello(serverCommSize: 3, connectionEndpoint: "tcp://s:9", session: 0x0102_0304_0506_0708), hex("""
+            4d4c5343 0200 0100          // magic MLSC, control version 2, kind 1
             03000000                    // server comm size 3
             0900 7463703a2f2f733a39     // "tcp://s:9"
+            0807060504030201            // session 0x0102030405060708
             """))
     }
 
     func testControlWelcome() {
-        assertControl(.welcome, hex("4d4c5343 0100 0200"))
+        assertControl(.welcome(session: 0x0102_0304_0506_0708), hex("4d4c5343 0200 0200 0807060504030201"))
     }
 
     func testControlJobRequest() {
-        assertControl(.jobRequest(groupID: 16, members: [JobMember(simulationID: 1, script: "/a.sh"),
-                                                          JobMember(simulationID: 256, script: "/b")]), hex("""
-            4d4c5343 0100 0300
+        assertControl(.jobRequest(session: 0x0102_0304_0506_0708, request: 5, groupID: 16,
+                                  members: [JobMember(simulationID: 1, script: "/a.sh"),
+                                            JobMember(simulationID: 256, script: "/b")]), hex("""
+            4d4c5343 0200 0300
+            0807060504030201            // session
+            0500000000000000            // request 5
             10000000                    // group id 16
             02000000                    // member count 2
             01000000 0500 2f612e7368    // simulation 1, "/a.sh"
@@ -162,7 +166,7 @@ final class GoldenBytesTests: XCTestCase {
 
     func testControlJobState() {
         assertControl(.jobState(groupID: 16, state: .failed, exitCode: -9, reason: "oom"), hex("""
-            4d4c5343 0100 0400
+            4d4c5343 0200 0400
             10000000                    // group id 16
             03                          // state 3 = failed
             f7ffffff                    // exit code -9
@@ -172,17 +176,18 @@ final class GoldenBytesTests: XCTestCase {
         XCTAssertEqual(states.count, JobState.allCases.count)
         for (state, code) in states {
             assertControl(.jobState(groupID: 0x0A0B_0C0D, state: state, exitCode: 0, reason: ""),
-                          hex("4d4c5343 0100 0400 0d0c0b0a \(code) 00000000 0000"))
+                          hex("4d4c5343 0200 0400 0d0c0b0a \(code) 00000000 0000"))
         }
     }
 
     func testControlPing() {
-        assertControl(.ping, hex("4d4c5343 0100 0500"))
+        assertControl(.ping, hex("4d4c5343 0200 0500"))
+        assertControl(.pong, hex("4d4c5343 0200 0b00"))
     }
 
     func testControlProgress() {
         assertControl(.progress(finished: 1, failed: 2, total: 300, bytesReceived: 0x0000_0001_0000_0002), hex("""
-            4d4c5343 0100 0600
+            4d4c5343 0200 0600
             01000000                    // finished 1
             02000000                    // failed 2
             2c010000                    // total 300
@@ -191,12 +196,12 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testControlStop() {
-        assertControl(.stop(reason: "SIGINT"), hex("4d4c5343 0100 0700 0600 534947494e54"))
+        assertControl(.stop(reason: "SIGINT"), hex("4d4c5343 0200 0700 0600 534947494e54"))
     }
 
     func testControlStudyEnd() {
         assertControl(.studyEnd(exitCode: 1, finished: 7, failed: 2, summary: "ok"), hex("""
-            4d4c5343 0100 0800
+            4d4c5343 0200 0800
             01000000                    // exit code 1
             07000000                    // finished 7
             02000000                    // failed 2
@@ -206,11 +211,12 @@ final class GoldenBytesTests: XCTestCase {
 
     func testControlKindCodes() {
         let kinds: [(ControlMessage, UInt16)] = [
-            (.hello(serverCommSize: 1, connectionEndpoint: ""), 1), (.welcome, 2),
-            (.jobRequest(groupID: 0, members: [JobMember(simulationID: 0, script: "")]), 3),
+            (.hello(serverCommSize: 1, connectionEndpoint: "", session: 1), 1), (.welcome(session: 1), 2),
+            (.jobRequest(session: 1, request: 1, groupID: 0, members: [JobMember(simulationID: 0, script: "")]), 3),
             (.jobState(groupID: 0, state: .running, exitCode: 0, reason: ""), 4), (.ping, 5),
             (.progress(finished: 0, failed: 0, total: 0, bytesReceived: 0), 6), (.stop(reason: ""), 7),
-            (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8), (.cancelJob(groupID: 0, reason: ""), 9),
+            (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8), (.cancelJob(session: 1, request: 1, groupID: 0, reason: ""), 9),
+            (.requestDone(session: 1, request: 1, outcome: .accepted, detail: ""), 10), (.pong, 11),
         ]
         for (message, kind) in kinds {
             XCTAssertEqual(message.kind, kind)
@@ -278,17 +284,40 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testControlCancelJob() {
-        assertControl(.cancelJob(groupID: 3, reason: "idle"), hex("4d4c5343 0100 0900 03000000 0400 69646c65"))
+        assertControl(.cancelJob(session: 0x0102_0304_0506_0708, request: 9, groupID: 3, reason: "idle"),
+                      hex("4d4c5343 0200 0900 0807060504030201 0900000000000000 03000000 0400 69646c65"))
+    }
+
+    func testControlRequestDone() {
+        assertControl(.requestDone(session: 0x0102_0304_0506_0708, request: 5, outcome: .duplicate, detail: "running"),
+                      hex("4d4c5343 0200 0a00 0807060504030201 0500000000000000 01 0700 72756e6e696e67"))
+        let outcomes: [(RequestOutcome, String)] = [(.accepted, "00"), (.duplicate, "01"), (.ignored, "02")]
+        for (outcome, code) in outcomes {
+            assertControl(.requestDone(session: 1, request: 2, outcome: outcome, detail: ""),
+                          hex("4d4c5343 0200 0a00 0100000000000000 0200000000000000 \(code) 0000"))
+        }
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5343 0200 0a00 0100000000000000 0200000000000000 03 0000"),
+                                                      with: ControlMessage.decode) else {
+            return XCTFail("outcome 3 must be refused")
+        }
+    }
+
+    func testControlVersionIsTwoAndVersionOneIsRefused() {
+        XCTAssertEqual(controlProtocolVersion, 2)
+        guard case .failure(.versionMismatch(ours: 2, theirs: 1)) = decoding(hex("4d4c5343 0100 0500"),
+                                                                              with: ControlMessage.decode) else {
+            return XCTFail("a version 1 control message must be refused with both versions named")
+        }
     }
 
     // MARK: Strings
 
     func testStringsAreLengthPrefixedUTF8() {
         // "a\0b" keeps its NUL; U+1F600 is 4 bytes; the length counts bytes, not characters.
-        assertControl(.stop(reason: "a\u{0}b\u{1F600}"), hex("4d4c5343 0100 0700 0700 610062 f09f9880"))
+        assertControl(.stop(reason: "a\u{0}b\u{1F600}"), hex("4d4c5343 0200 0700 0700 610062 f09f9880"))
         // A string of exactly Limits.maxString bytes is the longest allowed.
         let longest = String(repeating: "z", count: Limits.maxString)
-        assertControl(.stop(reason: longest), hex("4d4c5343 0100 0700 0010") + [UInt8](repeating: 0x7A, count: 4096))
+        assertControl(.stop(reason: longest), hex("4d4c5343 0200 0700 0010") + [UInt8](repeating: 0x7A, count: 4096))
     }
 
     func testRefusalNamingBothVersions() {
