@@ -189,7 +189,7 @@ public enum StatusPage {
     /// advance are skipped. The JS in `script` computes exactly the same thing.
     struct ChartGeometry {
         static let width = 640, height = 200
-        static let left = 70, right = 630, top = 10, bottom = 175
+        static let left = 90, right = 630, top = 10, bottom = 175
 
         /// SVG `points` text, empty when there are fewer than two usable samples.
         var points = ""
@@ -244,7 +244,7 @@ public enum StatusPage {
     private static let script = #"""
     (function () {
       'use strict';
-      var L = 70, R = 630, T = 10, B = 175;
+      var L = 90, R = 630, T = 10, B = 175;
       function $(id) { return document.getElementById(id); }
       function text(id, v) { $(id).textContent = String(v); }
       function cls(s) { return 'state-' + String(s).toLowerCase().replace(/[^a-z]/g, ''); }

@@ -111,8 +111,8 @@ final class RendererTests: XCTestCase {
                           .init(t: 20, bytesReceived: 1500, finished: 2), .init(t: 20, bytesReceived: 1600, finished: 2)]
         let page = StatusPage.render(status, token: "t")
         // Rates 100 B/s at t=10 and 50 B/s at t=20 (the sample at an equal time is skipped);
-        // x spans 70...630 over t 0...20 and y spans 175 (0) up to 10 (peak).
-        XCTAssertTrue(page.contains("points=\"350.0,10.0 630.0,92.5\""), page)
+        // x spans 90...630 over t 0...20 and y spans 175 (0) up to 10 (peak).
+        XCTAssertTrue(page.contains("points=\"360.0,10.0 630.0,92.5\""), page)
         XCTAssertTrue(page.contains(">100 B/s</text>"))
         XCTAssertTrue(page.contains(">no data yet</text>") == false)
 
