@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.
         .target(name: "MelissaLauncher",
-                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig", "MelissaSchedulers"]),
+                dependencies: ["MelissaProtocol", "MelissaTransport", "MelissaConfig", "MelissaSchedulers",
+                               "MelissaMonitor"]),
         // Client API in Swift, and its C ABI.
         .target(name: "MelissaClient", dependencies: ["MelissaProtocol", "MelissaTransport"]),
         .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"]),
@@ -65,6 +66,9 @@ let package = Package(
         // Benchmarks/checkpoint: checkpoint write/load against a plain write/read of the same bytes.
         .executableTarget(name: "melissa-bench-checkpoint", dependencies: ["MelissaCheckpoint"],
                           path: "Benchmarks/checkpoint"),
+        // Benchmarks/launcher: the slurm backend's submission-to-RUNNING time against sbatch alone.
+        .executableTarget(name: "melissa-bench-launcher", dependencies: ["MelissaSchedulers"],
+                          path: "Benchmarks/launcher", exclude: ["run.sh", "memory.py"]),
         // Benchmarks/ingest: the server's data rate against raw libzmq and a Python reference server.
         .executableTarget(name: "melissa-bench-ingest",
                           dependencies: ["MelissaClient", "MelissaTransport", "CZMQ"],

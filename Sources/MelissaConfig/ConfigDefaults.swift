@@ -32,6 +32,10 @@ enum ConfigDefaults {
     @usableFromInline static let serverTimeout = 60.0
     @usableFromInline static let stdOutput = true
     @usableFromInline static let launcherVerbosity = 1
+    /// `launcher_config.http_host`: loopback, so the status is not on the network unless asked.
+    @usableFromInline static let httpHost = "127.0.0.1"
+    /// Shortest `launcher_config.http_token` accepted: a guessable token is no protection.
+    @usableFromInline static let minimumTokenLength = 16
     @usableFromInline static let connectionPort = 2003
     @usableFromInline static let dataPort = 5000
     @usableFromInline static let bindAddress = "*"

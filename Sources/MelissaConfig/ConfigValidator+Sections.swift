@@ -18,6 +18,17 @@ extension ConfigValidator {
                                      atMost: ConfigDefaults.maximumSeconds)
         let stdOutput = r.bool("std_output", required: false)
         let verbosity = r.int("verbosity", required: false, range: 0...3)
+        let httpPort = r.int("http_port", required: false, range: 1...65535)
+        let httpHost = r.string("http_host", required: false)
+        let httpToken = r.string("http_token", required: false)
+        if let httpToken {
+            if httpToken.utf8.count < ConfigDefaults.minimumTokenLength || httpToken.utf8.count > 256 {
+                issues.add(path.appending("http_token"),
+                           "must be \(ConfigDefaults.minimumTokenLength) to 256 characters long, got \(httpToken.utf8.count) (leave it out to have one generated)")
+            } else if httpToken.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
+                issues.add(path.appending("http_token"), "must be printable ASCII without spaces (it travels in an HTTP header)")
+            }
+        }
         guard let scheduler else { return nil }
         return LauncherConfig(
             scheduler: scheduler, schedulerArgClient: argClient ?? [], schedulerArgServer: argServer ?? [],
@@ -27,7 +38,8 @@ extension ConfigValidator {
             launcherPort: launcherPort ?? ConfigDefaults.launcherPort,
             serverTimeout: serverTimeout ?? ConfigDefaults.serverTimeout,
             stdOutput: stdOutput ?? ConfigDefaults.stdOutput,
-            verbosity: verbosity ?? ConfigDefaults.launcherVerbosity)
+            verbosity: verbosity ?? ConfigDefaults.launcherVerbosity,
+            httpPort: httpPort, httpHost: httpHost ?? ConfigDefaults.httpHost, httpToken: httpToken)
     }
 
     /// Reads `client_config`; nil when a required key is missing or invalid.

@@ -22,6 +22,12 @@ public struct LauncherConfig: Sendable, Equatable {
     public var stdOutput: Bool
     /// `verbosity`: launcher log level, 0 (errors) to 3 (debug).
     public var verbosity: Int
+    /// `http_port`: where the launcher serves the live study status over HTTP; nil = off.
+    public var httpPort: Int?
+    /// `http_host`: the address the status endpoint listens on (loopback unless told otherwise).
+    public var httpHost: String
+    /// `http_token`: the bearer token every status request needs; nil = one is generated.
+    public var httpToken: String?
 
     /// Creates launcher settings; values are not validated here (parsing validates).
     public init(scheduler: Scheduler,
@@ -34,7 +40,8 @@ public struct LauncherConfig: Sendable, Equatable {
                 launcherPort: Int = ConfigDefaults.launcherPort,
                 serverTimeout: Double = ConfigDefaults.serverTimeout,
                 stdOutput: Bool = ConfigDefaults.stdOutput,
-                verbosity: Int = ConfigDefaults.launcherVerbosity) {
+                verbosity: Int = ConfigDefaults.launcherVerbosity,
+                httpPort: Int? = nil, httpHost: String = ConfigDefaults.httpHost, httpToken: String? = nil) {
         self.scheduler = scheduler
         self.schedulerArgClient = schedulerArgClient
         self.schedulerArgServer = schedulerArgServer
@@ -46,6 +53,9 @@ public struct LauncherConfig: Sendable, Equatable {
         self.serverTimeout = serverTimeout
         self.stdOutput = stdOutput
         self.verbosity = verbosity
+        self.httpPort = httpPort
+        self.httpHost = httpHost
+        self.httpToken = httpToken
     }
 }
 

@@ -16,6 +16,8 @@ struct JobBook {
         var job: JobIdentifier?
         /// Submissions asked for so far (a failed group may be asked for again).
         var attempts: Int
+        /// How the scheduler names its latest job ("slurm job 1234"), for the status page.
+        var label: String? = nil
     }
 
     /// What `request` decided.
@@ -68,9 +70,10 @@ struct JobBook {
         return groups[groupID]
     }
 
-    /// Records the scheduler's job for a group taken with `nextToSubmit`.
-    mutating func submitted(groupID: UInt32, as job: JobIdentifier) {
+    /// Records the scheduler's job (and its name in the scheduler) for a group taken with `nextToSubmit`.
+    mutating func submitted(groupID: UInt32, as job: JobIdentifier, label: String? = nil) {
         groups[groupID]?.job = job
+        groups[groupID]?.label = label
         groupOfJob[job] = groupID
     }
 
@@ -91,6 +94,11 @@ struct JobBook {
     /// Simulations in running groups (for the progress display).
     var runningSimulations: Int {
         groups.values.reduce(0) { $0 + ($1.state == .running ? $1.members.count : 0) }
+    }
+
+    /// Simulations in groups requested and not running yet: queued here or waiting in the scheduler.
+    var waitingSimulations: Int {
+        groups.values.reduce(0) { $0 + ($1.state == .waiting ? $1.members.count : 0) }
     }
 
     /// The scheduler's state in the wire protocol's terms.

@@ -60,12 +60,19 @@ final class Launcher {
     /// When the server process was first seen gone without a `studyEnd`.
     private var serverExitSeen: Double?
     private var counts: ProgressCounts
+    /// The recent data rate for the progress line and the status page.
+    private var rate = RateMeter()
+    /// The HTTP status endpoint, when `http_port` is set.
+    private let publisher: StatusPublisher?
+    /// Server ranks, from the current server's hello.
+    private var serverRanks = 0
 
     /// Takes over a started server and a bound channel; `run()` does the rest.
     init(settings: LauncherSettings, console: Console, scheduler: any JobScheduler,
          channel: ServerChannel, signals: SignalFD, server: Subprocess, startTime: Double,
          startServer: @escaping (_ restarts: Int) throws -> Subprocess,
-         releaseServer: @escaping (_ log: (String) -> Void) -> Void = { _ in }) {
+         releaseServer: @escaping (_ log: (String) -> Void) -> Void = { _ in },
+         publisher: StatusPublisher? = nil) {
         self.settings = settings
         self.console = console
         self.scheduler = scheduler
@@ -74,6 +81,7 @@ final class Launcher {
         self.server = server
         self.startServer = startServer
         self.releaseServer = releaseServer
+        self.publisher = publisher
         self.startTime = startTime
         serverStart = startTime
         book = JobBook(jobLimit: settings.jobLimit)
@@ -102,9 +110,38 @@ final class Launcher {
             let now = MonotonicClock.now()
             if let code = checkServer(now: now) { return code }
             sendPingIfDue(now: now)
-            counts.running = book.runningSimulations
+            updateCounts(now: now)
             console.progress(counts, elapsed: now - startTime)
+            publish(now: now)
         }
+    }
+
+    private func updateCounts(now: Double) {
+        counts.running = book.runningSimulations
+        counts.waiting = book.waitingSimulations
+        counts.throughput = rate.record(bytes: counts.bytes, at: now)
+    }
+
+    /// Refreshes the status page's board (paced by `StatusPublisher`).
+    private func publish(now: Double, final: String? = nil) {
+        guard let publisher else { return }
+        let state: String
+        let serverState: String
+        switch phase {
+        case .running:
+            state = serverIdentity == nil ? (restarts > 0 ? "restarting" : "starting") : "running"
+            serverState = serverIdentity == nil ? "starting" : "running"
+        case .awaitingServerExit:
+            state = "finishing"
+            serverState = "finishing"
+        case .stopping:
+            state = "stopping"
+            serverState = "stopping"
+        }
+        publisher.refresh(now: now, state: final ?? state, counts: counts, book: book,
+                          server: .init(ranks: serverRanks, restarts: restarts,
+                                        state: final == nil ? serverState : "exited", pid: server.pid),
+                          force: final != nil)
     }
 
     // MARK: - timing
@@ -210,6 +247,7 @@ final class Launcher {
             counts.finished = Int(finished)
             counts.failed = Int(failed)
             counts.total = Int(total)
+            counts.bytes = bytes
             console.log(.debug, "server progress: \(finished) finished, \(failed) failed of \(total), \(bytes) bytes")
         case let .studyEnd(exitCode, finished, failed, summary):
             counts.finished = Int(finished)
@@ -231,6 +269,7 @@ final class Launcher {
         }
         let first = serverSession == nil
         let reconnected = !first && serverIdentity != identity
+        serverRanks = Int(size)
         serverIdentity = identity
         serverSession = session
         ledger.keepOnly(session: session)
@@ -326,7 +365,7 @@ final class Launcher {
                     let job = scheduler.submit(group.members.map {
                         SimulationSpec(simulationID: $0.simulationID, script: $0.script)
                     })
-                    book.submitted(groupID: group.groupID, as: job)
+                    book.submitted(groupID: group.groupID, as: job, label: scheduler.label(of: job))
                     console.log(.info, "group \(group.groupID): submitted as \(scheduler.label(of: job))")
                 }
             }
@@ -480,9 +519,12 @@ final class Launcher {
             ServerShutdown.stop(server, recorded: serverProcesses, grace: settings.terminationGrace)
         }
         releaseServer { console.warning($0) }
-        counts.running = book.runningSimulations
-        console.progress(counts, elapsed: MonotonicClock.now() - startTime)
+        let now = MonotonicClock.now()
+        updateCounts(now: now)
+        console.progress(counts, elapsed: now - startTime)
         console.finish()
+        publish(now: now, final: code == LauncherExitCode.success ? "finished" : "failed")
+        publisher?.stop()
         return code
     }
 }

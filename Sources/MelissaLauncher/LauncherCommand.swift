@@ -119,9 +119,22 @@ public enum LauncherCommand {
         console.log(.notice, "server started: \(setup.serverLauncher) \(setup.serverLauncherArguments.joined(separator: " ")) "
                     + "\(serverProgram) \(settings.configPath) (pid \(server.pid))")
 
+        var publisher: StatusPublisher?
+        if settings.httpPort != nil {
+            do {
+                let started = try StatusPublisher(settings: settings, startMonotonic: startTime)
+                publisher = started
+                let where_ = settings.httpToken == nil ? "the token is in \(settings.monitorTokenPath)" : "token: launcher_config.http_token"
+                console.log(.notice, "study status at \(started.url) (JSON: status.json, Prometheus: metrics; \(where_))")
+            } catch {
+                console.error("\(error)")
+                server.terminate(grace: settings.terminationGrace)
+                return error.exitCode
+            }
+        }
         let launcher = Launcher(settings: settings, console: console, scheduler: setup.scheduler, channel: channel,
                                 signals: signals, server: server, startTime: startTime, startServer: startServer,
-                                releaseServer: setup.releaseServer)
+                                releaseServer: setup.releaseServer, publisher: publisher)
         let code = launcher.run()
         if code == LauncherExitCode.interrupted(by: SIGINT) || code == LauncherExitCode.interrupted(by: SIGTERM) {
             console.log(.notice, "resume with: melissa-launcher --resume \(settings.studyDirectory)")

@@ -20,6 +20,9 @@ extension LauncherSettings {
             verbosity: launcher.verbosity,
             simulationCount: config.simulationCount,
             faultTolerance: launcher.faultTolerance,
-            maxServerRestarts: launcher.maxServerRestarts)
+            maxServerRestarts: launcher.maxServerRestarts,
+            httpPort: launcher.httpPort,
+            httpHost: launcher.httpHost,
+            httpToken: launcher.httpToken)
     }
 }

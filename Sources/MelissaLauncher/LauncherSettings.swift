@@ -31,6 +31,12 @@ struct LauncherSettings: Equatable, Sendable {
     var faultTolerance: Bool = true
     /// `max_server_restarts`: how many times.
     var maxServerRestarts: Int = 3
+    /// `http_port`: the live status endpoint's port; nil = no endpoint.
+    var httpPort: Int?
+    /// `http_host`: the address it listens on.
+    var httpHost: String = "127.0.0.1"
+    /// `http_token`: its bearer token; nil = generated at start and written to `monitorTokenPath`.
+    var httpToken: String?
 
     /// Seconds to wait for the server to exit after it sent `studyEnd`.
     var serverExitWait: Double = 30
@@ -51,6 +57,8 @@ struct LauncherSettings: Equatable, Sendable {
     var pingPeriod: Double { max(1, serverTimeout / 4) }
     /// Silence after which a running server counts as dead: two ping periods.
     var silenceLimit: Double { 2 * pingPeriod }
+    /// Where a generated status token is kept (mode 0600).
+    var monitorTokenPath: String { studyDirectory + "/monitor.token" }
     /// The file that records which config file a study was started from (for `--resume`).
     var configPathRecord: String { studyDirectory + "/config.path" }
 }

@@ -8,13 +8,34 @@ struct ProgressCounts: Equatable, Sendable {
     var total: Int = 0
     /// Simulations in jobs the launcher sees running.
     var running: Int = 0
+    /// Simulations requested and not running yet (queued for a slot, or waiting in the scheduler).
+    var waiting: Int = 0
+    /// Data bytes the server has received (its last progress message).
+    var bytes: UInt64 = 0
+    /// Recent data rate, bytes per second.
+    var throughput: Double = 0
 }
 
 /// Formats progress; pure functions, so the text is testable without a terminal.
 enum ProgressDisplay {
-    /// `simulations: 12/20 done, 2 running, 0 failed | elapsed 00:01:23 | ETA 00:00:40`.
+    /// `simulations: 12/20 done, 2 running, 3 waiting, 0 failed | 1.2 GB at 85.0 MB/s | elapsed 00:01:23 | ETA 00:00:40`.
     static func statusLine(_ counts: ProgressCounts, elapsed: Double) -> String {
-        "simulations: \(summary(counts)) | elapsed \(duration(elapsed)) | ETA \(eta(counts, elapsed: elapsed))"
+        "simulations: \(summary(counts)), \(counts.waiting) waiting | \(bytes(counts.bytes)) at \(bytes(UInt64(max(0, counts.throughput))))/s"
+            + " | elapsed \(duration(elapsed)) | ETA \(eta(counts, elapsed: elapsed))"
+    }
+
+    /// 1536 -> "1.5 kB" (decimal units, as network rates are quoted).
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        if unit == 0 { return "\(count) B" }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 
     /// `12/20 done, 2 running, 0 failed`: the non-terminal log form, printed on changes.
@@ -27,9 +48,14 @@ enum ProgressDisplay {
 
     /// Time left at the rate simulations have finished so far; "--" until one has finished.
     static func eta(_ counts: ProgressCounts, elapsed: Double) -> String {
-        guard counts.finished > 0, elapsed > 0 else { return "--" }
+        etaSeconds(counts, elapsed: elapsed).map(duration) ?? "--"
+    }
+
+    /// Seconds left at the rate simulations have finished so far; nil until one has finished.
+    static func etaSeconds(_ counts: ProgressCounts, elapsed: Double) -> Double? {
+        guard counts.finished > 0, elapsed > 0 else { return nil }
         let remaining = max(0, counts.total - counts.finished - counts.failed)
-        return duration(Double(remaining) * elapsed / Double(counts.finished))
+        return Double(remaining) * elapsed / Double(counts.finished)
     }
 
     /// HH:MM:SS (hours grow past 99 rather than wrap).

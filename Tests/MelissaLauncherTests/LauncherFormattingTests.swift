@@ -5,9 +5,14 @@ import XCTest
 /// Text the launcher prints: progress formats and command-line parsing.
 final class LauncherFormattingTests: XCTestCase {
     func testStatusLine() {
-        let counts = ProgressCounts(finished: 12, failed: 0, total: 20, running: 2)
+        let counts = ProgressCounts(finished: 12, failed: 0, total: 20, running: 2, waiting: 3,
+                                    bytes: 1_234_567_890, throughput: 85_049_999)
         XCTAssertEqual(ProgressDisplay.statusLine(counts, elapsed: 83),
-                       "simulations: 12/20 done, 2 running, 0 failed | elapsed 00:01:23 | ETA 00:00:55")
+                       "simulations: 12/20 done, 2 running, 0 failed, 3 waiting | 1.2 GB at 85.0 MB/s"
+                       + " | elapsed 00:01:23 | ETA 00:00:55")
+        XCTAssertEqual(ProgressDisplay.bytes(999), "999 B")
+        XCTAssertEqual(ProgressDisplay.bytes(1_000), "1.0 kB")
+        XCTAssertEqual(ProgressDisplay.bytes(UInt64.max), "18446.7 PB")
         XCTAssertEqual(ProgressDisplay.eta(ProgressCounts(total: 20), elapsed: 10), "--")
         XCTAssertEqual(ProgressDisplay.duration(360_000), "100:00:00")
         XCTAssertEqual(ProgressDisplay.summary(counts), "12/20 done, 2 running, 0 failed")
