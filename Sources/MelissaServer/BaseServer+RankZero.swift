@@ -155,8 +155,7 @@ extension BaseServer {
         let now = (UInt32(coordinator.finishedCount), UInt32(coordinator.failedCount))
         if now != progressSent {
             progressSent = now
-            try sendToLauncher(.progress(finished: now.0, failed: now.1, total: UInt32(coordinator.simulationCount),
-                                         bytesReceived: UInt64(counters.bytes)))
+            try sendProgress()
         }
         if coordinator.isDone {
             endStudy(reason: nil)
@@ -183,8 +182,18 @@ extension BaseServer {
         }
     }
 
+    /// Tells the launcher the counts and the bytes received so far (rank 0's own count).
+    func sendProgress() throws {
+        progressBytesSent = counters.bytes
+        lastProgressSent = Self.now()
+        try sendToLauncher(.progress(finished: UInt32(coordinator.finishedCount), failed: UInt32(coordinator.failedCount),
+                                     total: UInt32(coordinator.simulationCount),
+                                     bytesReceived: UInt64(max(0, counters.bytes))))
+    }
+
     func runTimers() throws {
         let now = Self.now()
+        if counters.bytes != progressBytesSent && now - lastProgressSent >= 1 { try sendProgress() }
         if now - lastPingSent >= pingPeriod {
             lastPingSent = now
             try sendToLauncher(.ping)

@@ -86,6 +86,10 @@ open class BaseServer {
     /// after a ping period (the launcher answers a repeat without acting twice).
     var unansweredRequests: [UInt64: (message: ControlMessage, sentAt: Double)] = [:]
     var progressSent: (UInt32, UInt32) = (UInt32.max, UInt32.max)
+    /// Bytes in the last progress message and when it went: data keeps the launcher's rate
+    /// display moving between two finished simulations (at most one message a second).
+    var progressBytesSent: Int64 = 0
+    var lastProgressSent = 0.0
     var stopReason: String?
     var convergedRanks: Set<Int> = []
     /// When each group's current job was reported running (stall reports about an older job
