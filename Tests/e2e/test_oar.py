@@ -33,6 +33,20 @@ def job_user():
     return pwd.getpwnam(JOB_USER)
 
 
+@pytest.fixture(scope="module")
+def oar_prefix(job_user, prefix):
+    """A copy of the installed prefix the job user can reach (the checkout may sit in a
+    directory only root can enter); its libraries are found through LD_LIBRARY_PATH."""
+    copy = pathlib.Path(job_user.pw_dir) / "e2e-prefix"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(prefix, copy, symlinks=True)
+    for root, dirs, files in os.walk(copy):
+        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+            os.lchown(name, job_user.pw_uid, job_user.pw_gid)
+    yield copy
+    shutil.rmtree(copy, ignore_errors=True)
+
+
 @pytest.fixture
 def workdir(job_user, request):
     """A study folder the job user owns (pytest's own tmp_path is root's, mode 0700)."""
@@ -52,7 +66,8 @@ def oar_config(tmp, prefix, user, *, sims, steps, ports, substeps=1, fault_toler
     cfg = base_config(tmp, sims=sims, steps=steps, executable=prefix / "bin" / "heat2d",
                       args=["--steps", steps, "--nx", 24, "--ny", 15, "--substeps", substeps],
                       job_limit=2, ports=ports, fault_tolerance=fault_tolerance,
-                      preprocessing=[f"export HEAT2D_DUMP_DIR={dump}"])
+                      preprocessing=[f"export HEAT2D_DUMP_DIR={dump}",
+                                     f"export LD_LIBRARY_PATH={prefix / 'lib'}"])
     cfg["study_options"]["crashes_before_redraw"] = 100
     cfg["launcher_config"].update({
         "scheduler": "oar",
@@ -87,7 +102,8 @@ def live(jobs):
     return [n for n, (state, _, _) in jobs.items() if state not in ("Terminated", "Error")]
 
 
-def test_the_study_runs_on_oar_and_every_job_terminates_with_exit_code_0(workdir, job_user, prefix):
+def test_the_study_runs_on_oar_and_every_job_terminates_with_exit_code_0(workdir, job_user, oar_prefix):
+    prefix = oar_prefix
     sims, steps = 3, 12
     config, dump = oar_config(workdir, prefix, job_user, sims=sims, steps=steps, ports=(20403, 20500))
     launcher = start_launcher(prefix, config, job_user)
@@ -106,7 +122,8 @@ def test_the_study_runs_on_oar_and_every_job_terminates_with_exit_code_0(workdir
     assert "submitted as oar job" in out
 
 
-def test_a_job_deleted_with_oardel_is_failed_and_run_again(workdir, job_user, prefix):
+def test_a_job_deleted_with_oardel_is_failed_and_run_again(workdir, job_user, oar_prefix):
+    prefix = oar_prefix
     sims = 3
     config, _ = oar_config(workdir, prefix, job_user, sims=sims, steps=30, substeps=60000, ports=(20503, 20600),
                            fault_tolerance=True)
@@ -140,7 +157,8 @@ def test_a_job_deleted_with_oardel_is_failed_and_run_again(workdir, job_user, pr
     assert live(jobs) == []
 
 
-def test_ctrl_c_deletes_every_oar_job(workdir, job_user, prefix):
+def test_ctrl_c_deletes_every_oar_job(workdir, job_user, oar_prefix):
+    prefix = oar_prefix
     config, _ = oar_config(workdir, prefix, job_user, sims=4, steps=100000, ports=(20603, 20700))
     launcher = start_launcher(prefix, config, job_user)
     deadline = time.time() + 90
