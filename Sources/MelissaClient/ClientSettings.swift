@@ -1,3 +1,21 @@
+import Glibc
+import MelissaTransport
+
+/// The keys a client authenticates with (docs/SECURITY.md): its study's client pair and the
+/// server's public key.
+public struct ClientCurve: Equatable, Sendable {
+    /// The study's client key pair.
+    public var keys: CurveKeyPair
+    /// The study's server public key (Z85).
+    public var serverPublicKey: String
+
+    /// A client identity for CURVE.
+    public init(keys: CurveKeyPair, serverPublicKey: String) {
+        self.keys = keys
+        self.serverPublicKey = serverPublicKey
+    }
+}
+
 /// The client's configuration, read from the environment the launcher gives each simulation.
 public struct ClientSettings: Equatable, Sendable {
     /// `MELISSA_SIMU_ID`: this simulation's id in the study.
@@ -8,17 +26,22 @@ public struct ClientSettings: Equatable, Sendable {
     public var connectTimeout: Double
     /// `MELISSA_ZMQ_HWM`: send high-water mark of each data socket, in messages (nil = libzmq's default).
     public var sendHighWaterMark: Int32?
+    /// The study's keys from `$MELISSA_STUDY_DIR/keys` when that directory exists (every
+    /// study the launcher runs has one); nil connects without CURVE.
+    public var curve: ClientCurve?
 
     /// Default handshake timeout in seconds.
     public static let defaultConnectTimeout: Double = 60
 
     /// Builds settings from explicit values (tests, Swift simulations).
     public init(simulationID: UInt32, serverAddress: String,
-                connectTimeout: Double = ClientSettings.defaultConnectTimeout, sendHighWaterMark: Int32? = nil) {
+                connectTimeout: Double = ClientSettings.defaultConnectTimeout, sendHighWaterMark: Int32? = nil,
+                curve: ClientCurve? = nil) {
         self.simulationID = simulationID
         self.serverAddress = serverAddress
         self.connectTimeout = connectTimeout
         self.sendHighWaterMark = sendHighWaterMark
+        self.curve = curve
     }
 
     /// Reads and validates the `MELISSA_*` variables; errors name the variable and what was expected.
@@ -27,6 +50,20 @@ public struct ClientSettings: Equatable, Sendable {
         serverAddress = try Self.serverAddress(environment)
         connectTimeout = try Self.timeout(environment)
         sendHighWaterMark = try Self.highWaterMark(environment)
+        curve = try Self.curve(environment)
+    }
+
+    private static func curve(_ env: [String: String]) throws(ClientError) -> ClientCurve? {
+        let name = "MELISSA_STUDY_DIR"
+        guard let study = env[name], !study.isEmpty else { return nil }
+        var info = stat()
+        guard stat(StudyKeys.directory(in: study), &info) == 0 else { return nil }
+        do {
+            return ClientCurve(keys: try StudyKeys.load(.client, in: study),
+                               serverPublicKey: try StudyKeys.load(.server, in: study).publicKey)
+        } catch {
+            throw .invalidEnvironment(variable: name, value: study, expected: "a study whose keys this client can read (\(error))")
+        }
     }
 
     private static func simulationID(_ env: [String: String]) throws(ClientError) -> UInt32 {

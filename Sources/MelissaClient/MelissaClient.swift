@@ -132,6 +132,7 @@ public final class MelissaClient {
                 try socket.setTimeouts(linger: -1)
                 // Options apply to pipes created later, so they go before connect.
                 if let hwm = settings.sendHighWaterMark { try socket.setHighWaterMarks(send: hwm) }
+                if let curve = settings.curve { try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey) }
                 try socket.connect(endpoint)
                 sockets.append(socket)
             } catch {

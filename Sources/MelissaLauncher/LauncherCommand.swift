@@ -44,6 +44,7 @@ public enum LauncherCommand {
         let settings: LauncherSettings
         let setup: SchedulerSetup
         let serverProgram: String
+        let keys: [KeyRole: CurveKeyPair]
         do throws(LauncherError) {
             let config: StudyConfig
             do { config = try StudyConfig.load(path: configPath) } catch { throw .config(error) }
@@ -57,6 +58,10 @@ public enum LauncherCommand {
                                                   given: expectedDirectory.map { Paths.absolute($0, in: currentDirectory) })
             } else {
                 try StudyDirectory.prepare(at: settings.studyDirectory, configFile: settings.configPath)
+            }
+            // The study's CURVE keys: made at the start, checked (private, ours) on a resume.
+            do { keys = try StudyKeys.create(in: settings.studyDirectory) } catch {
+                throw .studyDirectory(path: settings.studyDirectory, message: "keys: \(error)")
             }
         } catch {
             if case .config = error {
@@ -83,13 +88,22 @@ public enum LauncherCommand {
         let startTime = MonotonicClock.now()
         let context: ZMQContext
         let channel: ServerChannel
+        // Only the study's server key gets through the launcher's socket (ZAP, RFC 27).
+        let zap: ZAPHandler
         do {
             context = try ZMQContext()
-            channel = try ServerChannel(context: context, port: settings.launcherPort)
+            guard let launcherKeys = keys[.launcher], let serverKeys = keys[.server] else {
+                console.error("the study's keys are incomplete")
+                return LauncherExitCode.studyFailed
+            }
+            zap = try ZAPHandler(context: context, allowedPublicKeys: [serverKeys.publicKey])
+            channel = try ServerChannel(context: context, port: settings.launcherPort, keys: launcherKeys)
         } catch {
             console.error("cannot open the launcher socket on 127.0.0.1:\(settings.launcherPort): \(error)")
             return LauncherExitCode.studyFailed
         }
+        // Stopped last, on every way out (its thread holds the context open).
+        defer { zap.stop() }
         console.log(.notice, "launcher listening on \(channel.endpoint)")
 
         let endpoint = channel.endpoint
@@ -140,6 +154,9 @@ public enum LauncherCommand {
             console.log(.notice, "resume with: melissa-launcher --resume \(settings.studyDirectory)")
         }
         channel.socket.close()
+        if zap.refusals.count > 0 {
+            console.log(.notice, "refused \(zap.refusals.count) connection(s) without the study's key (last: \(zap.refusals.last))")
+        }
         withExtendedLifetime(context) {}
         return code
     }

@@ -15,11 +15,13 @@ final class ServerChannel {
     /// The endpoint actually bound (`tcp://127.0.0.1:<port>`).
     let endpoint: String
 
-    /// Binds a ROUTER on 127.0.0.1 at `port`, or the next free port if it is taken.
-    init(context: ZMQContext, port: Int) throws(ZMQError) {
+    /// Binds a ROUTER on 127.0.0.1 at `port`, or the next free port if it is taken, as a
+    /// CURVE server with the launcher's `keys` (the context's ZAP handler decides who gets in).
+    init(context: ZMQContext, port: Int, keys: CurveKeyPair) throws(ZMQError) {
         socket = try context.socket(.router)
         // Linger 0: at exit, unsent messages to a server that is gone must not block us.
         try socket.setTimeouts(linger: 0)
+        try socket.becomeCurveServer(keys)
         let bound = try socket.bindFirstFree(address: "127.0.0.1", port: port)
         endpoint = "tcp://127.0.0.1:\(bound)"
     }

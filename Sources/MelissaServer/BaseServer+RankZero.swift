@@ -11,6 +11,7 @@ extension BaseServer {
         let server = config.serverConfig
         let rep = try context.socket(.rep)
         try rep.setTimeouts(send: 1000, linger: 0)
+        try rep.becomeCurveServer(serverKeys)
         let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
         connectionEndpoint = "tcp://\(host):\(port)"
         connectionSocket = rep
@@ -29,6 +30,14 @@ extension BaseServer {
 
         let dealer = try context.socket(.dealer)
         try dealer.setTimeouts(send: 5000, linger: 2000)
+        // The launcher admits only the study's server key (CURVE, docs/SECURITY.md).
+        let launcherKey: String
+        do {
+            launcherKey = try StudyKeys.load(.launcher, in: studyDirectory).publicKey
+        } catch {
+            throw ServerError.setup("cannot read the study's keys: \(error)")
+        }
+        try dealer.becomeCurveClient(serverKeys, serverPublicKey: launcherKey)
         try dealer.connect(launcherAddress)
         launcherSocket = dealer
         try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint,

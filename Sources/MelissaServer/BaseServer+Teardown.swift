@@ -21,6 +21,10 @@ extension BaseServer {
                                   bytes: try comm.allreduceSum(ingest.bytes),
                                   cpuMicros: try comm.allreduceSum(ingest.cpuMicros),
                                   cpuBytes: try comm.allreduceSum(ingest.cpuBytes))
+        let refused = zap.refusals
+        if refused.count > 0 {
+            log.event("refused \(refused.count) connection(s) without the study's keys (last: \(refused.last))")
+        }
         guard rank == 0 else { return }
         let finished = coordinator.finishedCount
         let failed = coordinator.failedCount

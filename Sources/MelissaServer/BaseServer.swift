@@ -33,6 +33,10 @@ open class BaseServer {
     public internal(set) var studyErrors: [String] = []
 
     let context: ZMQContext
+    /// This study's server key pair: every socket the server binds is a CURVE server with it.
+    let serverKeys: CurveKeyPair
+    /// Admits only the study's client and server keys on this process's sockets (ZAP).
+    let zap: ZAPHandler
     let dataSocket: ZMQSocket
     let internalPull: ZMQSocket
     let signals: SignalFD
@@ -135,13 +139,24 @@ open class BaseServer {
         host = config.serverConfig.advertisedHost ?? Self.hostName()
         let bindAddress = config.serverConfig.bindAddress
         context = try ZMQContext()
+        // Clients hold the client key, server ranks the server key; nobody else gets in.
+        let clientKey: String
+        do {
+            serverKeys = try StudyKeys.load(.server, in: studyDirectory)
+            clientKey = try StudyKeys.load(.client, in: studyDirectory).publicKey
+        } catch {
+            throw ServerError.setup("cannot read the study's keys: \(error)")
+        }
+        zap = try ZAPHandler(context: context, allowedPublicKeys: [clientKey, serverKeys.publicKey])
         dataSocket = try context.socket(.pull)
+        try dataSocket.becomeCurveServer(serverKeys)
         if options.zmqHWM > 0 { try dataSocket.setHighWaterMarks(receive: Int32(options.zmqHWM)) }
         // Ranks on one node would all want data_port: each starts at data_port + rank and
         // binding is the test, so two servers on a node never race for a port.
         let dataPort = try dataSocket.bindFirstFree(address: bindAddress, port: config.serverConfig.dataPort + rank)
         dataEndpoint = "tcp://\(host):\(dataPort)"
         internalPull = try context.socket(.pull)
+        try internalPull.becomeCurveServer(serverKeys)
         let internalBound = try internalPull.bind("tcp://\(bindAddress):*")
         internalEndpoint = "tcp://\(host):\(internalBound.split(separator: ":").last ?? "0")"
         log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint), internal \(internalEndpoint)")
@@ -240,12 +255,14 @@ open class BaseServer {
             for e in endpoints {
                 let push = try context.socket(.push)
                 try push.setTimeouts(linger: 1000)
+                try push.becomeCurveClient(serverKeys, serverPublicKey: serverKeys.publicKey)
                 try push.connect(e[1])
                 internalPushes.append(push)
             }
         } else {
             let push = try context.socket(.push)
             try push.setTimeouts(linger: 5000)
+            try push.becomeCurveClient(serverKeys, serverPublicKey: serverKeys.publicKey)
             try push.connect(endpoints[0][1])
             internalPushes = [push]
         }

@@ -1,3 +1,6 @@
+import Foundation
+import Glibc
+import MelissaTransport
 import XCTest
 @testable import MelissaClient
 
@@ -40,6 +43,19 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(try settings(["MELISSA_SERVER_ADDRESS": "ipc:///tmp/melissa.sock"]).serverAddress,
                        "ipc:///tmp/melissa.sock")
         XCTAssertEqual(try settings(["MELISSA_SERVER_ADDRESS": "tcp://127.0.0.1:1"]).serverAddress, "tcp://127.0.0.1:1")
+    }
+
+    func testTheStudysKeysAreReadWhenItHasThem() throws {
+        let study = "/tmp/melissa-client-keys-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: study, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: study) }
+        XCTAssertNil(try settings(["MELISSA_STUDY_DIR": study]).curve, "a study without keys/ connects without CURVE")
+        let keys = try StudyKeys.create(in: study)
+        let curve = try XCTUnwrap(try settings(["MELISSA_STUDY_DIR": study]).curve)
+        XCTAssertEqual(curve.keys, keys[.client])
+        XCTAssertEqual(curve.serverPublicKey, keys[.server]?.publicKey)
+        chmod(StudyKeys.path(.client, in: study), 0o644)
+        assertRejected(["MELISSA_STUDY_DIR": study], naming: "MELISSA_STUDY_DIR")
     }
 
     func testSimulationIDMissingOrGarbage() {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import MelissaProtocol
+import MelissaTransport
 import XCTest
 @testable import MelissaSchedulers
 
@@ -22,7 +23,7 @@ final class LauncherEndToEndTests: XCTestCase {
     private func startAndConnect(_ harness: LauncherHarness) throws -> (LauncherProcess, FakeServerSocket, String) {
         let launcher = try harness.start()
         let endpoint = try launcher.endpoint()
-        let server = try FakeServerSocket(endpoint: endpoint)
+        let server = try FakeServerSocket(endpoint: endpoint, study: harness.studyDirectory)
         try server.hello()
         XCTAssertEqual(try server.next(), .welcome(session: server.session))
         return (launcher, server, endpoint)
@@ -97,7 +98,7 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertEqual(answer, .requestDone(session: first.session, request: request, outcome: .accepted, detail: "queued"))
 
         // The connection drops; the same server comes back on a new socket and repeats itself.
-        let again = try FakeServerSocket(endpoint: endpoint, session: first.session)
+        let again = try FakeServerSocket(endpoint: endpoint, session: first.session, study: harness.studyDirectory)
         try again.hello()
         XCTAssertEqual(try again.next(), .welcome(session: first.session))
         try again.send(.jobRequest(session: first.session, request: request, groupID: 0, members: members))
@@ -127,6 +128,38 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertTrue(out.contains("request 1 repeated (a reconnect or a lost answer): answered again, nothing done twice"), out)
         XCTAssertTrue(out.contains("dropped request 99 of session"), out)
         XCTAssertFalse(out.contains("group 5"), "a request of another session must not reach the book")
+    }
+
+    /// Only the study's server key gets in: a peer with fresh keys of its own says hello and
+    /// asks for a job; it hears nothing back and its job never reaches the scheduler.
+    func testAPeerWithoutTheStudysKeyIsRefusedAndItsJobRequestNeverRuns() throws {
+        let harness = try XCTUnwrap(harness)
+        try harness.writeConfig()
+        let ran = harness.directory + "/stranger-ran"
+        let script = try jobScript(harness, "stranger.sh", "echo ran > \"\(ran)\"")
+        let launcher = try harness.start()
+        let endpoint = try launcher.endpoint()
+        // The keys directory and files are private to the study's user.
+        for path in [StudyKeys.directory(in: harness.studyDirectory), StudyKeys.path(.server, in: harness.studyDirectory)] {
+            var info = stat()
+            XCTAssertEqual(stat(path, &info), 0)
+            XCTAssertEqual(UInt32(info.st_mode) & 0o077, 0, path)
+        }
+        let stranger = try FakeServerSocket(endpoint: endpoint, study: harness.studyDirectory, keys: try CurveKeyPair.generate())
+        try stranger.hello()
+        try stranger.requestJob(group: 0, members: [JobMember(simulationID: 0, script: script)])
+        XCTAssertThrowsError(try stranger.next(timeout: 2), "a stranger must hear nothing")
+        // The real server (the study's key) still gets in and is welcomed.
+        let server = try FakeServerSocket(endpoint: endpoint, study: harness.studyDirectory)
+        try server.hello()
+        XCTAssertEqual(try server.next(), .welcome(session: server.session))
+        try server.send(.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: "done"))
+        try harness.stopFakeServer(exitCode: 0)
+        XCTAssertEqual(launcher.exitCode(timeout: 20), 0, launcher.stdout + launcher.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ran), "the stranger's job ran")
+        let out = launcher.stdout
+        XCTAssertFalse(out.contains("group 0"), out)
+        XCTAssertTrue(out.contains("connection(s) without the study's key (last: CURVE peer from 127.0.0.1 with an unknown key)"), out)
     }
 
     func testFailedJobIsForwardedAndServerCrashExitsOne() throws {

@@ -133,10 +133,14 @@ final class FakeServerSocket {
     /// Every `requestDone` received, by request number (`next()` collects them on the way).
     private(set) var settled: [UInt64: ControlMessage] = [:]
 
-    init(endpoint: String, session: UInt64 = UInt64.random(in: 1...UInt64.max)) throws {
+    /// Connects with the study's server key (as the real server does), or with `keys` of its own.
+    init(endpoint: String, session: UInt64 = UInt64.random(in: 1...UInt64.max), study: String,
+         keys: CurveKeyPair? = nil) throws {
         self.session = session
         context = try ZMQContext()
         dealer = try context.socket(.dealer)
+        try dealer.becomeCurveClient(try keys ?? StudyKeys.load(.server, in: study),
+                                     serverPublicKey: try StudyKeys.load(.launcher, in: study).publicKey)
         try dealer.setTimeouts(send: 5000, receive: 200, linger: 0)
         try dealer.connect(endpoint)
     }

@@ -104,9 +104,35 @@ def decode_handshake_answer(buf):
     return out
 
 
+def study_keys(study=None):
+    """(client public, client secret, server public) from the study's keys/ (docs/SECURITY.md),
+    as the client library reads them; None when the study has no keys."""
+    study = study or os.environ.get("MELISSA_STUDY_DIR")
+    if not study or not os.path.isdir(os.path.join(study, "keys")):
+        return None
+
+    def read(role):
+        fields = dict(line.split("=", 1) for line in
+                      pathlib.Path(study, "keys", f"{role}.key").read_text().splitlines()
+                      if "=" in line and not line.startswith("#"))
+        return fields["public"].encode(), fields["secret"].encode()
+
+    public, secret = read("client")
+    return public, secret, read("server")[0]
+
+
+def with_curve(sock, keys=None):
+    """Makes `sock` a CURVE client with the study's client key (an insider: these tests are
+    about hostile protocol input from an authenticated simulation)."""
+    keys = keys or study_keys()
+    if keys:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = keys
+    return sock
+
+
 def ask(ctx, address, frames, timeout_ms=10000):
     """One REQ round trip on a fresh socket; the decoded answer."""
-    req = ctx.socket(zmq.REQ)
+    req = with_curve(ctx.socket(zmq.REQ))
     req.setsockopt(zmq.LINGER, 0)
     req.setsockopt(zmq.RCVTIMEO, timeout_ms)
     req.setsockopt(zmq.SNDTIMEO, timeout_ms)
@@ -223,7 +249,7 @@ def main(argv):
     c = {"sim": sim, "steps": steps, "n": n, "m": m, "sims": plan["sims_total"], "field": field}
     pushes = []
     for ep in hello["endpoints"]:
-        s = ctx.socket(zmq.PUSH)
+        s = with_curve(ctx.socket(zmq.PUSH))
         s.setsockopt(zmq.LINGER, 20000)
         s.connect(ep)
         pushes.append(s)
