@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"]),
         // Live study status over HTTP (HTML, JSON, Prometheus) on its own threads (docs/MONITORING.md).
         .target(name: "MelissaMonitor",
-                dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
+                dependencies: ["MelissaReport", .product(name: "Hummingbird", package: "hummingbird")]),
 
         .executableTarget(name: "melissa-server",
                           dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaConfig"]),

@@ -1,3 +1,4 @@
+import MelissaReport
 /// Renders the monitor's one HTML page: the study's status now, refreshed in place every 2 s.
 ///
 /// The page is self-contained (inline CSS, inline JS, inline SVG; no fonts, images or CDN), since
@@ -95,22 +96,9 @@ public enum StatusPage {
         return html
     }
 
-    /// `text` safe as HTML element content or a quoted attribute value.
-    static func escapeHTML(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// `text` safe as HTML element content or a quoted attribute value (the report's escaping:
+    /// scheduler reasons and paths are hostile input).
+    static func escapeHTML(_ text: String) -> String { HTMLEscaping.escape(text) }
 
     /// `text` as a double-quoted JavaScript string literal that is also inert inside `<script>`.
     ///

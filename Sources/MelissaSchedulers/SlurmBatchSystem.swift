@@ -9,17 +9,8 @@ public final class SlurmBatchSystem: BatchSystem {
     public let name = "slurm"
     /// `sbatch`, `squeue`, `sacct`, `scancel`, resolved once at start-up.
     public let sbatch: String, squeue: String, sacct: String, scancel: String
-    /// `scheduler_arg_client`: sbatch options describing one simulation.
-    public let clientArguments: [String]
-    /// Directory jobs start in (the study directory).
-    public let workingDirectory: String
-    /// Where job scripts are written (`<study>/scheduler`).
-    public let scriptDirectory: String
-    /// Where `simulation.<id>.out/.err` go; nil sends client output to /dev/null.
-    public let logDirectory: String?
-    /// Prefix of every job name, unique to this launcher ("melissa.4711"), so a submission
-    /// that timed out can be found before it is retried.
-    public let jobNamePrefix: String
+    /// Job names, scripts, output files and the submission rule shared with OAR.
+    public let files: BatchJobFiles
     private let runner: SchedulerCommand
 
     /// Finds the Slurm commands on `searchPath`; throws `executableNotFound` before any job when one is missing.
@@ -30,11 +21,9 @@ public final class SlurmBatchSystem: BatchSystem {
         squeue = try ExecutableSearch.find("squeue", searchPath: searchPath)
         sacct = try ExecutableSearch.find("sacct", searchPath: searchPath)
         scancel = try ExecutableSearch.find("scancel", searchPath: searchPath)
-        self.clientArguments = clientArguments
-        self.workingDirectory = workingDirectory
-        self.scriptDirectory = runner.scratchDirectory
-        self.logDirectory = logDirectory
-        self.jobNamePrefix = jobNamePrefix
+        files = BatchJobFiles(clientArguments: clientArguments, workingDirectory: workingDirectory,
+                              logDirectory: logDirectory, jobNamePrefix: jobNamePrefix,
+                              scriptDirectory: runner.scratchDirectory)
         self.runner = runner
     }
 
@@ -43,30 +32,21 @@ public final class SlurmBatchSystem: BatchSystem {
     /// Writes the group's job script and submits it; retries a failed `sbatch`, but first
     /// looks for a job of the same name, so a submission that timed out is never doubled.
     public func submit(number: UInt64, members: [SimulationSpec]) -> Result<String, BatchCommandFailure> {
-        let jobName = "\(jobNamePrefix).\(number)"
-        let scriptPath = "\(scriptDirectory)/job.\(number).sh"
-        let tasks = Self.tasksPerSimulation(clientArguments)
-        let script = Self.jobScript(members: members, tasksPerMember: tasks, workingDirectory: workingDirectory,
-                                    logDirectory: logDirectory)
-        runner.ensureScratchDirectory()
-        if let problem = ScriptFile.write(script, to: scriptPath) {
-            return .failure(BatchCommandFailure(command: "writing \(scriptPath)", detail: problem, attempts: 1))
+        let jobName = files.jobName(number)
+        let tasks = Self.tasksPerSimulation(files.clientArguments)
+        let script: String
+        switch files.writeScript(Self.jobScript(members: members, tasksPerMember: tasks, files: files),
+                                 number: number, runner: runner) {
+        case let .success(path): script = path
+        case let .failure(failure): return .failure(failure)
         }
-        var arguments = ["--parsable", "--job-name=\(jobName)", "--chdir=\(workingDirectory)",
-                         "--output=\(logDirectory.map { "\($0)/slurm.%j.out" } ?? "/dev/null")"]
-        arguments += clientArguments
+        var arguments = ["--parsable", "--job-name=\(jobName)", "--chdir=\(files.workingDirectory)",
+                         "--output=\(files.logDirectory.map { "\($0)/slurm.%j.out" } ?? "/dev/null")"]
+        arguments += files.clientArguments
         if members.count > 1 { arguments.append("--ntasks=\(tasks * members.count)") }
-        arguments.append(scriptPath)
-        let (result, attempts) = runner.run(sbatch, arguments, beforeRetry: { _ in
-            // Accepted despite the error (a timeout after the controller queued it)?
-            guard let existing = self.jobIDs(named: jobName).first else { return nil }
-            return CommandResult(status: .exited(code: 0), output: existing, error: "")
-        })
-        guard result.succeeded, let id = Self.parseSubmission(result.output) else {
-            let detail = result.succeeded ? "unexpected output \"\(result.output.trimmedLines)\"" : result.failureSummary
-            return .failure(BatchCommandFailure(command: "sbatch", detail: detail, attempts: attempts))
-        }
-        return .success(id)
+        arguments.append(script)
+        return files.submit("sbatch", sbatch, arguments, runner: runner,
+                            existing: { self.jobIDs(named: jobName).first }, parse: Self.parseSubmission)
     }
 
     /// Ids of the jobs called `name` that Slurm still knows.
@@ -105,29 +85,19 @@ public final class SlurmBatchSystem: BatchSystem {
         return tasks
     }
 
-    /// The batch script of one group: one `srun` step per member, started together; the job
-    /// exits with the first failing member's code so Slurm records the failure.
-    public static func jobScript(members: [SimulationSpec], tasksPerMember: Int, workingDirectory: String,
-                                 logDirectory: String?) -> String {
-        var lines = ["#!/bin/sh",
-                     "# Generated by melissa-launcher: simulations "
-                        + members.map { String($0.simulationID) }.joined(separator: ", ") + ".",
-                     "cd \(ScriptFile.quote(workingDirectory)) || exit 1"]
+    /// The batch script of one group (lines): one `srun` step per member, started together;
+    /// the job exits with the first failing member's code so Slurm records the failure.
+    public static func jobScript(members: [SimulationSpec], tasksPerMember: Int, files: BatchJobFiles) -> [String] {
+        var lines = files.scriptHead(members)
         for (index, member) in members.enumerated() {
-            let out = logDirectory.map { "\($0)/simulation.\(member.simulationID).out" } ?? "/dev/null"
-            let err = logDirectory.map { "\($0)/simulation.\(member.simulationID).err" } ?? "/dev/null"
+            let output = files.memberOutput(member)
             var step = ["srun"]
             if members.count > 1 { step += ["--exact", "--ntasks=\(tasksPerMember)"] }
-            step += ["--output=\(out)", "--error=\(err)", member.script]
+            step += ["--output=\(output.out)", "--error=\(output.err)", member.script]
             lines.append(step.map(ScriptFile.quote).joined(separator: " ") + " &")
             lines.append("pid\(index)=$!")
         }
-        lines.append("rc=0")
-        for index in members.indices {
-            lines.append("wait $pid\(index); code=$?; [ $rc -ne 0 ] || rc=$code")
-        }
-        lines.append("exit $rc")
-        return lines.joined(separator: "\n") + "\n"
+        return lines + BatchJobFiles.scriptTail(members: members.count)
     }
 
     // MARK: query

@@ -115,8 +115,9 @@ final class SlurmBackendTests: XCTestCase {
             members: [SimulationSpec(simulationID: 1, script: spaced + "/a.sh"),
                       SimulationSpec(simulationID: 2, script: spaced + "/b.sh"),
                       SimulationSpec(simulationID: 3, script: spaced + "/c.sh")],
-            tasksPerMember: 2, workingDirectory: spaced, logDirectory: nil)
-        XCTAssertNil(ScriptFile.write(script, to: directory + "/job.sh"))
+            tasksPerMember: 2, files: BatchJobFiles(clientArguments: [], workingDirectory: spaced, logDirectory: nil,
+                                                    jobNamePrefix: "t", scriptDirectory: directory))
+        XCTAssertNil(ScriptFile.write(script.joined(separator: "\n") + "\n", to: directory + "/job.sh"))
         let process = try Subprocess.spawn(SubprocessOptions(
             executable: directory + "/job.sh", environmentOverrides: ["PATH": bin + ":/usr/bin:/bin"]))
         XCTAssertEqual(process.wait(timeout: 10), .exited(code: 4))
