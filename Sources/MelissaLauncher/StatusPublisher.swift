@@ -1,6 +1,7 @@
 import Glibc
 import MelissaMonitor
 import MelissaProtocol
+import MelissaTransport
 
 /// The launcher's live study status for the HTTP endpoint (`launcher_config.http_port`):
 /// a `StatusBoard` the loop refreshes (at most twice a second: building the job table costs
@@ -27,8 +28,8 @@ final class StatusPublisher {
             token = configured
         } else {
             token = Self.randomToken()
-            guard Self.writePrivate(token + "\n", to: settings.monitorTokenPath) else {
-                throw .runtime("cannot write the status token to \(settings.monitorTokenPath)")
+            if let (call, code) = StudyKeys.writePrivateFile(token + "\n", to: settings.monitorTokenPath, exclusive: false) {
+                throw .runtime("cannot write the status token to \(settings.monitorTokenPath): \(call): \(String(cString: strerror(code)))")
             }
         }
         var wallClock = timespec()
@@ -89,15 +90,5 @@ final class StatusPublisher {
             let byte = UInt8.random(in: 0...255, using: &generator)
             return (byte < 16 ? "0" : "") + String(byte, radix: 16)
         }.joined()
-    }
-
-    /// Writes `text` to a new file only its owner can read.
-    static func writePrivate(_ text: String, to path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
-        let bytes = Array(text.utf8)
-        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
     }
 }

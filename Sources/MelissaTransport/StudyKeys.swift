@@ -112,15 +112,24 @@ public enum StudyKeys {
     }
 
     private static func write(_ pair: CurveKeyPair, role: KeyRole, to path: String) throws(StudyKeysError) {
-        // O_EXCL: never overwrite a key; 0600 from the start, so it is never readable by others.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system(path: path, call: "open", errno: errno) }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
         let text = "# melissa CURVE key pair of the \(role.rawValue); keep it private (mode 0600)\n"
             + "public=\(pair.publicKey)\nsecret=\(pair.secretKey)\n"
+        // Exclusive: never overwrite a key.
+        if let (call, code) = writePrivateFile(text, to: path, exclusive: true) {
+            throw .system(path: path, call: call, errno: code)
+        }
+    }
+
+    /// Writes `text` to a file only its owner can access (0600 from its creation, so it is
+    /// never readable by others, not even briefly); `exclusive` refuses an existing file.
+    /// Returns the failing call and errno, nil when written. Also used for the status token.
+    public static func writePrivateFile(_ text: String, to path: String, exclusive: Bool) -> (call: String, errno: Int32)? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0o600)
+        guard fd >= 0 else { return ("open", errno) }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { return ("fchmod", errno) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw .system(path: path, call: "write", errno: errno) }
+        return written == bytes.count ? nil : ("write", errno)
     }
 }

@@ -36,6 +36,21 @@ final class CurveSecurityTests: XCTestCase {
         XCTAssertEqual(try StudyKeys.create(in: study), created)
     }
 
+    /// The key file format of docs/SECURITY.md, both ways: what `create` writes, and a file
+    /// written by hand in that format is read.
+    func testKeyFileFormatIsTheDocumentedOne() throws {
+        let created = try StudyKeys.create(in: study)
+        let server = try XCTUnwrap(created[.server])
+        XCTAssertEqual(try String(contentsOfFile: StudyKeys.path(.server, in: study), encoding: .utf8),
+                       "# melissa CURVE key pair of the server; keep it private (mode 0600)\n"
+                       + "public=\(server.publicKey)\nsecret=\(server.secretKey)\n")
+        let client = try CurveKeyPair.generate()
+        let file = StudyKeys.path(.client, in: study)
+        try "# any comment\nsecret=\(client.secretKey)\npublic=\(client.publicKey)\n"
+            .write(toFile: file, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try StudyKeys.load(.client, in: study), client)
+    }
+
     func testKeysOthersCanReadAreRefusedWithThePathAndTheFix() throws {
         try StudyKeys.create(in: study)
         let file = StudyKeys.path(.client, in: study)
