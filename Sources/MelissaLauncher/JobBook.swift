@@ -34,6 +34,24 @@ struct JobBook {
     /// Groups waiting for a slot, oldest first.
     private(set) var queue: [UInt32] = []
     private var groupOfJob: [JobIdentifier: UInt32] = [:]
+    /// Simulations in running groups (for the progress display), kept as groups change
+    /// state: the launcher reads it on every loop turn.
+    private(set) var runningSimulations = 0
+    /// Simulations in groups requested and not running yet: queued here or waiting in the scheduler.
+    private(set) var waitingSimulations = 0
+
+    /// Moves a group's simulations between the running and waiting tallies.
+    private mutating func tally(_ state: JobState?, _ count: Int, _ sign: Int) {
+        if state == .running { runningSimulations += sign * count }
+        if state == .waiting { waitingSimulations += sign * count }
+    }
+
+    /// Replaces a group's record, keeping the tallies in step.
+    private mutating func store(_ group: Group) {
+        if let old = groups[group.groupID] { tally(old.state, old.members.count, -1) }
+        tally(group.state, group.members.count, 1)
+        groups[group.groupID] = group
+    }
 
     /// An empty book allowing `jobLimit` (at least 1) concurrent jobs.
     init(jobLimit: Int) { self.jobLimit = max(1, jobLimit) }
@@ -45,13 +63,13 @@ struct JobBook {
     mutating func request(groupID: UInt32, members: [JobMember]) -> Decision {
         if let existing = groups[groupID] {
             guard existing.state == .failed else { return .duplicate(existing) }
-            groups[groupID] = Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
-                                    job: nil, attempts: existing.attempts + 1)
+            store(Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
+                        job: nil, attempts: existing.attempts + 1))
             queue.append(groupID)
             return .accepted(retry: true)
         }
-        groups[groupID] = Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
-                                job: nil, attempts: 1)
+        store(Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
+                    job: nil, attempts: 1))
         queue.append(groupID)
         return .accepted(retry: false)
     }
@@ -87,19 +105,10 @@ struct JobBook {
             groupOfJob[update.job] = nil
             group.job = nil
         }
-        groups[groupID] = group
+        store(group)
         return group
     }
 
-    /// Simulations in running groups (for the progress display).
-    var runningSimulations: Int {
-        groups.values.reduce(0) { $0 + ($1.state == .running ? $1.members.count : 0) }
-    }
-
-    /// Simulations in groups requested and not running yet: queued here or waiting in the scheduler.
-    var waitingSimulations: Int {
-        groups.values.reduce(0) { $0 + ($1.state == .waiting ? $1.members.count : 0) }
-    }
 
     /// The scheduler's state in the wire protocol's terms.
     static func protocolState(_ state: SchedulerJobState) -> JobState {

@@ -25,6 +25,32 @@ final class JobBookTests: XCTestCase {
         XCTAssertEqual(book.nextToSubmit()?.groupID, 2)
     }
 
+    func testRunningAndWaitingTalliesFollowEveryStateChange() throws {
+        var book = JobBook(jobLimit: 4)
+        _ = book.request(groupID: 1, members: members(0, 1))
+        _ = book.request(groupID: 2, members: members(2))
+        XCTAssertEqual([book.waitingSimulations, book.runningSimulations], [3, 0])
+        for (id, job) in [(UInt32(1), UInt64(10)), (2, 11)] {
+            XCTAssertEqual(book.nextToSubmit()?.groupID, id)
+            book.submitted(groupID: id, as: JobIdentifier(rawValue: job))
+        }
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 10), state: .running))
+        XCTAssertEqual([book.waitingSimulations, book.runningSimulations], [1, 2])
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 10), state: .failed, exitCode: 1, reason: "x"))
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 11), state: .running))
+        XCTAssertEqual([book.waitingSimulations, book.runningSimulations], [0, 1])
+        // A retry of the failed group waits again; duplicates change nothing.
+        XCTAssertEqual(book.request(groupID: 1, members: members(0, 1)), .accepted(retry: true))
+        _ = book.request(groupID: 2, members: members(2))
+        XCTAssertEqual([book.waitingSimulations, book.runningSimulations], [2, 1])
+        // The tallies equal a recount over every group.
+        let recount = book.groups.values.reduce(into: [0, 0]) { sums, group in
+            if group.state == .waiting { sums[0] += group.members.count }
+            if group.state == .running { sums[1] += group.members.count }
+        }
+        XCTAssertEqual(recount, [book.waitingSimulations, book.runningSimulations])
+    }
+
     func testDuplicatesAreNotResubmittedButFailuresAreRetried() throws {
         var book = JobBook(jobLimit: 4)
         _ = book.request(groupID: 1, members: members(0, 1))
