@@ -28,7 +28,9 @@ import numpy as np
 import zmq
 from iterative_stats.iterative_moments import IterativeMoments
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1   # data channel
+HANDSHAKE_VERSION = 2  # handshake channel
+DATA_MECHANISM_CURVE = 1  # the reference has no keys: clients without a keys dir connect unauthenticated
 HEADER = struct.Struct("<4sHHIIIIQQQ")  # magic, version, kind, sim, step, field, rank, global, offset, count
 assert HEADER.size == 48
 
@@ -39,7 +41,7 @@ def encode_string(s):
 
 
 def handshake_reply(ranks, steps, fields, endpoints):
-    body = b"MLSH" + struct.pack("<HHIIII", PROTOCOL_VERSION, 2, ranks, steps, 0, len(fields))
+    body = b"MLSH" + struct.pack("<HHIIIII", HANDSHAKE_VERSION, 2, ranks, steps, 0, DATA_MECHANISM_CURVE, len(fields))
     return body + b"".join(encode_string(f) for f in fields) + b"".join(encode_string(e) for e in endpoints)
 
 

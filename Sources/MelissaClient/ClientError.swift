@@ -25,6 +25,9 @@ public enum ClientError: Error, CustomStringConvertible {
     case handshakeFailedOnRankZero(message: String)
     /// The handshake broadcast carried bytes this library does not understand.
     case malformedBroadcast(byteCount: Int)
+    /// The server's data sockets want PLAIN (`data_encryption` off) and this client has no
+    /// readable data password.
+    case dataPasswordUnavailable(reason: String)
     /// `register` was called twice for the same field.
     case duplicateRegistration(field: String)
     /// `send` (or a query) named a field that was never registered.
@@ -66,6 +69,9 @@ public enum ClientError: Error, CustomStringConvertible {
             return "client rank 0 failed the handshake: \(message)"
         case let .malformedBroadcast(count):
             return "malformed handshake broadcast from client rank 0 (\(count) bytes)"
+        case let .dataPasswordUnavailable(reason):
+            return "the Melissa server's data sockets use PLAIN authentication (server_config.data_encryption is false) "
+                + "and this client cannot read the study's data password: \(reason)"
         case let .duplicateRegistration(field):
             return "field '\(field)' is already registered (melissa_init called twice for it)"
         case let .unregisteredField(field, registered):

@@ -1,18 +1,23 @@
 import Glibc
 import MelissaTransport
 
-/// The keys a client authenticates with (docs/SECURITY.md): its study's client pair and the
-/// server's public key.
+/// The keys a client authenticates with (docs/SECURITY.md): its study's client pair, the
+/// server's public key, and the data password for servers whose data sockets use PLAIN.
 public struct ClientCurve: Equatable, Sendable {
     /// The study's client key pair.
     public var keys: CurveKeyPair
     /// The study's server public key (Z85).
     public var serverPublicKey: String
+    /// The study's data password, or why it could not be read (only needed when the
+    /// handshake reply asks for PLAIN, so a study without one still runs encrypted).
+    public var dataPassword: Result<String, StudyKeysError>
 
     /// A client identity for CURVE.
-    public init(keys: CurveKeyPair, serverPublicKey: String) {
+    public init(keys: CurveKeyPair, serverPublicKey: String,
+                dataPassword: Result<String, StudyKeysError> = .failure(.missing(path: "data.password"))) {
         self.keys = keys
         self.serverPublicKey = serverPublicKey
+        self.dataPassword = dataPassword
     }
 }
 
@@ -59,8 +64,11 @@ public struct ClientSettings: Equatable, Sendable {
         var info = stat()
         guard stat(StudyKeys.directory(in: study), &info) == 0 else { return nil }
         do {
+            let password: Result<String, StudyKeysError>
+            do throws(StudyKeysError) { password = .success(try StudyKeys.loadDataPassword(in: study)) } catch { password = .failure(error) }
             return ClientCurve(keys: try StudyKeys.load(.client, in: study),
-                               serverPublicKey: try StudyKeys.load(.server, in: study).publicKey)
+                               serverPublicKey: try StudyKeys.load(.server, in: study).publicKey,
+                               dataPassword: password)
         } catch {
             throw .invalidEnvironment(variable: name, value: study, expected: "a study whose keys this client can read (\(error))")
         }

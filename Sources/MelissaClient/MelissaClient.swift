@@ -107,7 +107,8 @@ public final class MelissaClient {
             let context: ZMQContext
             do { context = try ZMQContext() } catch { throw .transport(error, during: "creating the ZeroMQ context") }
             let reply = try handshake(context: context, rank: rank, size: size)
-            dataSockets = try openDataSockets(context: context, endpoints: reply.dataEndpoints)
+            dataSockets = try openDataSockets(context: context, endpoints: reply.dataEndpoints,
+                                              mechanism: reply.dataMechanism)
             self.context = context
             serverReply = reply
             if reply.verbosity >= 2 && rank == 0 {
@@ -122,7 +123,17 @@ public final class MelissaClient {
         }
     }
 
-    private func openDataSockets(context: ZMQContext, endpoints: [String]) throws(ClientError) -> [ZMQSocket] {
+    private func openDataSockets(context: ZMQContext, endpoints: [String],
+                                 mechanism: DataMechanism) throws(ClientError) -> [ZMQSocket] {
+        // PLAIN (data_encryption off): the study's password, checked by every server rank.
+        var password: String?
+        if mechanism == .plain {
+            switch settings.curve?.dataPassword {
+            case let .success(value)?: password = value
+            case let .failure(error)?: throw .dataPasswordUnavailable(reason: error.description)
+            case nil: throw .dataPasswordUnavailable(reason: "MELISSA_STUDY_DIR is unset or has no keys directory")
+            }
+        }
         var sockets: [ZMQSocket] = []
         for (serverRank, endpoint) in endpoints.enumerated() {
             do throws(ZMQError) {
@@ -132,7 +143,11 @@ public final class MelissaClient {
                 try socket.setTimeouts(linger: -1)
                 // Options apply to pipes created later, so they go before connect.
                 if let hwm = settings.sendHighWaterMark { try socket.setHighWaterMarks(send: hwm) }
-                if let curve = settings.curve { try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey) }
+                if let password {
+                    try socket.becomePlainClient(password: password)
+                } else if let curve = settings.curve {
+                    try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey)
+                }
                 try socket.connect(endpoint)
                 sockets.append(socket)
             } catch {

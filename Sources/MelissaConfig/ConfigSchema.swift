@@ -14,7 +14,7 @@ enum ConfigSchema {
                                  "std_output", "verbosity", "http_port", "http_host", "http_token"]
     static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands"]
     static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",
-                               "advertised_host", "memory_limit_mb"]
+                               "advertised_host", "memory_limit_mb", "data_encryption"]
 
     /// Every section with its keys; the empty name is the top level.
     static let sections: [(name: String, keys: [String])] = [

@@ -65,6 +65,7 @@ extension ConfigValidator {
         let advertisedHost = r.string("advertised_host", required: false)
         let memoryLimit = r.number("memory_limit_mb", required: false, greaterThan: 0,
                                    atMost: ConfigDefaults.maximumMegabytes)
+        let dataEncryption = r.bool("data_encryption", required: false)
         let connection = connectionPort ?? ConfigDefaults.connectionPort
         let data = dataPort ?? ConfigDefaults.dataPort
         let bothValid = (connectionPort != nil || object["connection_port"] == nil)
@@ -75,6 +76,6 @@ extension ConfigValidator {
         }
         return ServerConfig(preprocessingCommands: preprocessing ?? [], connectionPort: connection, dataPort: data,
                             bindAddress: bindAddress ?? ConfigDefaults.bindAddress, advertisedHost: advertisedHost,
-                            memoryLimitMB: memoryLimit)
+                            memoryLimitMB: memoryLimit, dataEncryption: dataEncryption ?? true)
     }
 }

@@ -12,6 +12,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var advertisedHost: String?
     /// `memory_limit_mb`: the server refuses to start when its computed per-rank state exceeds this many MiB; nil = no limit.
     public var memoryLimitMB: Double?
+    /// `data_encryption`: CURVE on the data sockets (authenticated and encrypted); false uses
+    /// PLAIN with the study's data password (authenticated, not encrypted, faster).
+    public var dataEncryption: Bool
 
     /// Creates server settings; values are not validated here (parsing validates).
     public init(preprocessingCommands: [String] = [],
@@ -19,12 +22,14 @@ public struct ServerConfig: Sendable, Equatable {
                 dataPort: Int = ConfigDefaults.dataPort,
                 bindAddress: String = ConfigDefaults.bindAddress,
                 advertisedHost: String? = nil,
-                memoryLimitMB: Double? = nil) {
+                memoryLimitMB: Double? = nil,
+                dataEncryption: Bool = true) {
         self.preprocessingCommands = preprocessingCommands
         self.connectionPort = connectionPort
         self.dataPort = dataPort
         self.bindAddress = bindAddress
         self.advertisedHost = advertisedHost
         self.memoryLimitMB = memoryLimitMB
+        self.dataEncryption = dataEncryption
     }
 }

@@ -21,7 +21,7 @@ public enum LauncherCommand {
             Console.write(fd: 1, LauncherInvocation.usage + "\n")
             return LauncherExitCode.success
         case .version:
-            Console.write(fd: 1, "melissa-launcher \(version) (control protocol v\(protocolVersion))\n")
+            Console.write(fd: 1, "melissa-launcher \(version) (control protocol v\(controlProtocolVersion))\n")
             return LauncherExitCode.success
         case let .run(configPath):
             return runStudy(configPath: configPath, resuming: false)
@@ -96,7 +96,7 @@ public enum LauncherCommand {
                 console.error("the study's keys are incomplete")
                 return LauncherExitCode.studyFailed
             }
-            zap = try ZAPHandler(context: context, allowedPublicKeys: [serverKeys.publicKey])
+            zap = try ZAPHandler(context: context, policies: [.control: ZAPPolicy(curveKeys: [serverKeys.publicKey])])
             channel = try ServerChannel(context: context, port: settings.launcherPort, keys: launcherKeys)
         } catch {
             console.error("cannot open the launcher socket on 127.0.0.1:\(settings.launcherPort): \(error)")

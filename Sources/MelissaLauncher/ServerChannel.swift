@@ -21,7 +21,7 @@ final class ServerChannel {
         socket = try context.socket(.router)
         // Linger 0: at exit, unsent messages to a server that is gone must not block us.
         try socket.setTimeouts(linger: 0)
-        try socket.becomeCurveServer(keys)
+        try socket.becomeCurveServer(keys, domain: .control)
         let bound = try socket.bindFirstFree(address: "127.0.0.1", port: port)
         endpoint = "tcp://127.0.0.1:\(bound)"
     }

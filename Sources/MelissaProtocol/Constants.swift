@@ -1,6 +1,10 @@
-/// The version the client channels (handshake, data) and the internal channel carry; a
-/// peer with another one is refused.
+/// The version the data channel and the internal channel carry; a peer with another one is
+/// refused.
 public let protocolVersion: UInt16 = 1
+
+/// The client handshake's version: 2 since the reply names the data sockets' security
+/// mechanism (docs/PROTOCOL.md, section 3).
+public let handshakeProtocolVersion: UInt16 = 2
 
 /// The launcher <-> server control channel's version: 2 since requests carry a session id
 /// and a request number (docs/PROTOCOL.md, section 7).
@@ -31,7 +35,13 @@ public enum Magic: Sendable {
     public var bytes: [UInt8] { Array(text.utf8) }
 
     /// The protocol version a message of this channel carries.
-    public var version: UInt16 { self == .control ? controlProtocolVersion : protocolVersion }
+    public var version: UInt16 {
+        switch self {
+        case .control: return controlProtocolVersion
+        case .handshake: return handshakeProtocolVersion
+        case .data, .internalRank: return protocolVersion
+        }
+    }
 
     /// The four bytes read as one little-endian integer: the decoders compare one word, not
     /// four bytes in an array (pinned against `bytes` by the protocol tests).

@@ -14,7 +14,7 @@ public struct HandshakeRequest: Equatable, Sendable {
     /// The 16-byte request.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16)
-        w.raw(Magic.handshake.bytes); w.u16(protocolVersion); w.u16(Self.kind)
+        w.raw(Magic.handshake.bytes); w.u16(handshakeProtocolVersion); w.u16(Self.kind)
         w.u32(simulationID); w.u32(clientCommSize)
         return w.bytes
     }
@@ -37,6 +37,14 @@ public struct HandshakeRequest: Equatable, Sendable {
     }
 }
 
+/// How client ranks authenticate to the data sockets (`server_config.data_encryption`).
+public enum DataMechanism: UInt32, Sendable {
+    /// CURVE with the study's client key: authenticated and encrypted.
+    case curve = 1
+    /// PLAIN with the study's data password: authenticated, not encrypted.
+    case plain = 2
+}
+
 /// Server rank 0's reply: the layout of the server and the study settings a client needs.
 public struct HandshakeReply: Equatable, Sendable {
     public static let kind: UInt16 = 2
@@ -46,14 +54,18 @@ public struct HandshakeReply: Equatable, Sendable {
     public var nbTimeSteps: UInt32
     /// Verbosity the client library should log at (0...3).
     public var verbosity: UInt32
+    /// How every client rank must authenticate to the data sockets.
+    public var dataMechanism: DataMechanism
     /// The study's field names; a field's index here is its id on the wire.
     public var fieldNames: [String]
     /// One ZeroMQ endpoint per server rank, in rank order.
     public var dataEndpoints: [String]
 
-    public init(nbTimeSteps: UInt32, verbosity: UInt32, fieldNames: [String], dataEndpoints: [String]) {
+    public init(nbTimeSteps: UInt32, verbosity: UInt32, dataMechanism: DataMechanism = .curve,
+                fieldNames: [String], dataEndpoints: [String]) {
         self.nbTimeSteps = nbTimeSteps
         self.verbosity = verbosity
+        self.dataMechanism = dataMechanism
         self.fieldNames = fieldNames
         self.dataEndpoints = dataEndpoints
     }
@@ -61,8 +73,8 @@ public struct HandshakeReply: Equatable, Sendable {
     /// The encoded reply.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 64)
-        w.raw(Magic.handshake.bytes); w.u16(protocolVersion); w.u16(Self.kind)
-        w.u32(serverCommSize); w.u32(nbTimeSteps); w.u32(verbosity)
+        w.raw(Magic.handshake.bytes); w.u16(handshakeProtocolVersion); w.u16(Self.kind)
+        w.u32(serverCommSize); w.u32(nbTimeSteps); w.u32(verbosity); w.u32(dataMechanism.rawValue)
         w.u32(UInt32(fieldNames.count))
         for name in fieldNames { w.string(name) }
         for endpoint in dataEndpoints { w.string(endpoint) }
@@ -82,6 +94,10 @@ public struct HandshakeReply: Equatable, Sendable {
             }
             let steps = try r.u32()
             let verbosity = try r.u32()
+            let mechanismCode = try r.u32()
+            guard let mechanism = DataMechanism(rawValue: mechanismCode) else {
+                throw .invalidValue(what: "data mechanism", detail: "\(mechanismCode), must be 1 (CURVE) or 2 (PLAIN)")
+            }
             let nFields = try r.u32()
             guard nFields <= UInt32(Limits.maxFields) else {
                 throw .oversized(what: "field count", value: UInt64(nFields), limit: UInt64(Limits.maxFields))
@@ -91,7 +107,7 @@ public struct HandshakeReply: Equatable, Sendable {
             var endpoints: [String] = []
             for _ in 0..<m { endpoints.append(try r.string("data endpoint")) }
             try r.end()
-            return .accepted(HandshakeReply(nbTimeSteps: steps, verbosity: verbosity,
+            return .accepted(HandshakeReply(nbTimeSteps: steps, verbosity: verbosity, dataMechanism: mechanism,
                                             fieldNames: names, dataEndpoints: endpoints))
         case HandshakeRefusal.kind:
             let reason = try r.string("refusal reason")
@@ -114,7 +130,7 @@ public struct HandshakeRefusal: Equatable, Sendable {
     /// The encoded refusal. It carries the server's version so an old client can still read it.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + reason.utf8.count)
-        w.raw(Magic.handshake.bytes); w.u16(protocolVersion); w.u16(Self.kind)
+        w.raw(Magic.handshake.bytes); w.u16(handshakeProtocolVersion); w.u16(Self.kind)
         w.string(reason)
         return w.bytes
     }

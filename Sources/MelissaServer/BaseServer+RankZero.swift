@@ -11,7 +11,7 @@ extension BaseServer {
         let server = config.serverConfig
         let rep = try context.socket(.rep)
         try rep.setTimeouts(send: 1000, linger: 0)
-        try rep.becomeCurveServer(serverKeys)
+        try rep.becomeCurveServer(serverKeys, domain: .handshake)
         let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
         connectionEndpoint = "tcp://\(host):\(port)"
         connectionSocket = rep
@@ -104,13 +104,14 @@ extension BaseServer {
                 log.log(.info, "simulation \(hello.simulationID) connected with \(hello.clientCommSize) client ranks")
                 return HandshakeReply(nbTimeSteps: UInt32(config.studyOptions.nbTimeSteps),
                                       verbosity: UInt32(config.studyOptions.verbosity),
+                                      dataMechanism: config.serverConfig.dataEncryption ? .curve : .plain,
                                       fieldNames: config.studyOptions.fieldNames,
                                       dataEndpoints: dataEndpoints).encode()
             } catch {
                 // Even a request too short to decode names its version when it has one.
                 var reason = "\(error)"
-                if let theirs = HandshakeRequest.peekVersion(raw), theirs != protocolVersion {
-                    reason = ProtocolError.versionMismatch(ours: protocolVersion, theirs: theirs).description
+                if let theirs = HandshakeRequest.peekVersion(raw), theirs != handshakeProtocolVersion {
+                    reason = ProtocolError.versionMismatch(ours: handshakeProtocolVersion, theirs: theirs).description
                 }
                 log.event("refused a handshake: \(reason)")
                 return HandshakeRefusal(reason: reason).encode()

@@ -139,27 +139,43 @@ open class BaseServer {
         host = config.serverConfig.advertisedHost ?? Self.hostName()
         let bindAddress = config.serverConfig.bindAddress
         context = try ZMQContext()
-        // Clients hold the client key, server ranks the server key; nobody else gets in.
+        // Clients hold the client key, server ranks the server key; nobody else gets in, and
+        // each socket admits only its own channel's peers (docs/SECURITY.md).
         let clientKey: String
+        var dataPassword: String?
         do {
             serverKeys = try StudyKeys.load(.server, in: studyDirectory)
             clientKey = try StudyKeys.load(.client, in: studyDirectory).publicKey
+            if !config.serverConfig.dataEncryption { dataPassword = try StudyKeys.loadDataPassword(in: studyDirectory) }
         } catch {
             throw ServerError.setup("cannot read the study's keys: \(error)")
         }
-        zap = try ZAPHandler(context: context, allowedPublicKeys: [clientKey, serverKeys.publicKey])
+        zap = try ZAPHandler(context: context, policies: [
+            .handshake: ZAPPolicy(curveKeys: [clientKey]),
+            .data: ZAPPolicy(curveKeys: [clientKey], plainPassword: dataPassword),
+            .internal: ZAPPolicy(curveKeys: [serverKeys.publicKey]),
+        ])
         dataSocket = try context.socket(.pull)
-        try dataSocket.becomeCurveServer(serverKeys)
+        // data_encryption off: PLAIN (password checked, payload in clear), CURVE otherwise.
+        if dataPassword == nil {
+            try dataSocket.becomeCurveServer(serverKeys, domain: .data)
+        } else {
+            try dataSocket.becomePlainServer(domain: .data)
+        }
         if options.zmqHWM > 0 { try dataSocket.setHighWaterMarks(receive: Int32(options.zmqHWM)) }
         // Ranks on one node would all want data_port: each starts at data_port + rank and
         // binding is the test, so two servers on a node never race for a port.
         let dataPort = try dataSocket.bindFirstFree(address: bindAddress, port: config.serverConfig.dataPort + rank)
         dataEndpoint = "tcp://\(host):\(dataPort)"
         internalPull = try context.socket(.pull)
-        try internalPull.becomeCurveServer(serverKeys)
+        try internalPull.becomeCurveServer(serverKeys, domain: .internal)
         let internalBound = try internalPull.bind("tcp://\(bindAddress):*")
         internalEndpoint = "tcp://\(host):\(internalBound.split(separator: ":").last ?? "0")"
-        log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint), internal \(internalEndpoint)")
+        let mechanism = dataPassword == nil ? "CURVE" : "PLAIN"
+        if dataPassword != nil && rank == 0 {
+            log.event("data sockets use PLAIN (server_config.data_encryption is false): clients authenticate with the study's data password and data travels unencrypted")
+        }
+        log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint) (\(mechanism)), internal \(internalEndpoint)")
         if ingestDelayMicros > 0 {
             log.event("fault injection: sleeping \(ingestDelayMicros) µs per accepted data message (MELISSA_FAULT_INGEST_DELAY_US)")
         }

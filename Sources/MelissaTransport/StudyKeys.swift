@@ -40,9 +40,10 @@ public enum StudyKeysError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 /// The study's CURVE keys: `<study>/keys/` (mode 0700) holding `launcher.key`, `server.key`
-/// and `client.key` (mode 0600, owned by the study's user). Created once by the launcher;
-/// read by the launcher, the server and the client library, each refusing files that others
-/// could read (a key anyone can read authenticates anyone).
+/// and `client.key`, and `data.password` (the data sockets' PLAIN password when
+/// `data_encryption` is off), all mode 0600 and owned by the study's user. Created once by the
+/// launcher; read by the launcher, the server and the client library, each refusing files that
+/// others could read (a key anyone can read authenticates anyone).
 public enum StudyKeys {
     /// `<study>/keys`.
     public static func directory(in study: String) -> String { study + "/keys" }
@@ -50,8 +51,12 @@ public enum StudyKeys {
     /// `<study>/keys/<role>.key`.
     public static func path(_ role: KeyRole, in study: String) -> String { directory(in: study) + "/\(role.rawValue).key" }
 
-    /// Creates the directory and a fresh pair per role; an existing directory (a resumed
-    /// study) is checked and its keys kept.
+    /// `<study>/keys/data.password`.
+    public static func dataPasswordPath(in study: String) -> String { directory(in: study) + "/data.password" }
+
+    /// Creates the directory, a fresh pair per role and the data password; an existing
+    /// directory (a resumed study) is checked and its keys kept (a study begun before data
+    /// passwords existed gets one).
     @discardableResult
     public static func create(in study: String) throws(StudyKeysError) -> [KeyRole: CurveKeyPair] {
         let dir = directory(in: study)
@@ -59,6 +64,9 @@ public enum StudyKeys {
             guard errno == EEXIST else { throw .system(path: dir, call: "mkdir", errno: errno) }
             var keys: [KeyRole: CurveKeyPair] = [:]
             for role in KeyRole.allCases { keys[role] = try load(role, in: study) }
+            do { _ = try loadDataPassword(in: study) } catch .missing(dataPasswordPath(in: study)) {
+                try writeDataPassword(in: study)
+            }
             return keys
         }
         chmod(dir, 0o700)
@@ -69,14 +77,39 @@ public enum StudyKeys {
             try write(pair, role: role, to: path(role, in: study))
             keys[role] = pair
         }
+        try writeDataPassword(in: study)
         return keys
     }
 
     /// Reads one role's pair after checking the directory and the file are private.
     public static func load(_ role: KeyRole, in study: String) throws(StudyKeysError) -> CurveKeyPair {
-        let dir = directory(in: study)
-        try checkPrivate(dir, expected: 0o700)
         let file = path(role, in: study)
+        let fields = try readPrivateFields(file, in: study)
+        guard let publicKey = fields["public"], let secretKey = fields["secret"] else {
+            throw .malformed(path: file, problem: "needs a public= and a secret= line")
+        }
+        guard let pair = CurveKeyPair(publicKey: publicKey, secretKey: secretKey) else {
+            throw .malformed(path: file, problem: "the keys are not 40-character Z85 CURVE keys")
+        }
+        return pair
+    }
+
+    /// Reads the data sockets' PLAIN password after checking the directory and the file are private.
+    public static func loadDataPassword(in study: String) throws(StudyKeysError) -> String {
+        let file = dataPasswordPath(in: study)
+        guard let password = try readPrivateFields(file, in: study)["password"] else {
+            throw .malformed(path: file, problem: "needs a password= line")
+        }
+        // libzmq takes up to 255 bytes; printable ASCII keeps it one line.
+        guard (16...255).contains(password.utf8.count), password.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw .malformed(path: file, problem: "the password must be 16 to 255 printable ASCII characters without spaces")
+        }
+        return password
+    }
+
+    /// The `key=value` lines of a private file of the keys directory (`#` lines are comments).
+    private static func readPrivateFields(_ file: String, in study: String) throws(StudyKeysError) -> [String: String] {
+        try checkPrivate(directory(in: study), expected: 0o700)
         try checkPrivate(file, expected: 0o600)
         guard let handle = fopen(file, "r") else { throw .system(path: file, call: "open", errno: errno) }
         defer { fclose(handle) }
@@ -90,13 +123,7 @@ public enum StudyKeys {
             guard parts.count == 2 else { throw .malformed(path: file, problem: "line \"\(line.prefix(40))\" is not key=value") }
             fields[String(parts[0])] = String(parts[1])
         }
-        guard let publicKey = fields["public"], let secretKey = fields["secret"] else {
-            throw .malformed(path: file, problem: "needs a public= and a secret= line")
-        }
-        guard let pair = CurveKeyPair(publicKey: publicKey, secretKey: secretKey) else {
-            throw .malformed(path: file, problem: "the keys are not 40-character Z85 CURVE keys")
-        }
-        return pair
+        return fields
     }
 
     /// Fails unless `path` exists, belongs to this user and grants nothing to group or others.
@@ -117,6 +144,19 @@ public enum StudyKeys {
         // Exclusive: never overwrite a key.
         if let (call, code) = writePrivateFile(text, to: path, exclusive: true) {
             throw .system(path: path, call: call, errno: code)
+        }
+    }
+
+    /// Writes a fresh data password: 32 bytes from the system's random source, in hex.
+    private static func writeDataPassword(in study: String) throws(StudyKeysError) {
+        var generator = SystemRandomNumberGenerator()
+        let hex = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        let text = "# melissa data-socket password (PLAIN, used when data_encryption is off); keep it private (mode 0600)\n"
+            + "password=\(hex)\n"
+        let file = dataPasswordPath(in: study)
+        if let (call, code) = writePrivateFile(text, to: file, exclusive: true) {
+            throw .system(path: file, call: call, errno: code)
         }
     }
 

@@ -2,16 +2,53 @@ import CZMQ
 import Foundation
 import Synchronization
 
-/// A ZeroMQ authentication (ZAP, RFC 27) handler for one context: admits CURVE peers whose
-/// public key is in `allowed` and refuses everyone else before any of their messages reach a
-/// socket. Without a handler libzmq lets any CURVE client in, so every process that binds a
-/// CURVE server socket runs one.
+/// The ZAP domain a socket names, so one process's handler admits each channel's own peers:
+/// a client key opens the handshake and data sockets, never the launcher's or the
+/// server-internal ones.
+public enum ZAPDomain: String, CaseIterable, Sendable {
+    /// The launcher's control socket (the server connects).
+    case control
+    /// Server rank 0's handshake socket (client rank 0 connects).
+    case handshake
+    /// A server rank's data socket (every client rank connects).
+    case data
+    /// A server rank's internal socket (the other server ranks connect).
+    case `internal`
+}
+
+/// Who a ZAP handler admits under one domain: CURVE peers with one of `curveKeys`, and,
+/// when `plainPassword` is set, PLAIN peers with user `ZAPPolicy.plainUser` and that password
+/// (the data sockets of a study with `data_encryption` off).
+public struct ZAPPolicy: Sendable {
+    /// The user name a PLAIN peer gives.
+    public static let plainUser = "melissa"
+    /// Admitted CURVE public keys (Z85).
+    public var curveKeys: [String]
+    /// The PLAIN password admitted; nil refuses PLAIN.
+    public var plainPassword: String?
+
+    /// A policy admitting `curveKeys` and, optionally, PLAIN with `plainPassword`.
+    public init(curveKeys: [String], plainPassword: String? = nil) {
+        self.curveKeys = curveKeys
+        self.plainPassword = plainPassword
+    }
+}
+
+/// A ZeroMQ authentication (ZAP, RFC 27) handler for one context: admits a peer only when the
+/// socket's domain has a policy and the peer's CURVE key (or PLAIN password) is in it, and
+/// refuses everyone else before any of their messages reach a socket. Without a handler libzmq
+/// lets any CURVE client in, so every process that binds a server socket runs one.
 ///
 /// It answers on `inproc://zeromq.zap.01` from a thread of its own (a REP socket owned by
 /// that thread alone); `start` returns once it is listening, `stop` joins it.
 public final class ZAPHandler: Sendable {
+    private struct Rule {
+        var keys: Set<[UInt8]>
+        var password: [UInt8]?
+    }
+
     private struct State {
-        var allowed: Set<[UInt8]>
+        var rules: [String: Rule]
         var refused = 0
         var admitted = 0
         var stopping = false
@@ -22,15 +59,20 @@ public final class ZAPHandler: Sendable {
     private let state: Mutex<State>
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Starts answering for `context`, admitting CURVE clients with one of `allowedPublicKeys` (Z85).
-    public init(context: ZMQContext, allowedPublicKeys: [String]) throws(ZMQError) {
+    /// Starts answering for `context` with one policy per domain; a socket of a domain
+    /// without a policy admits nobody.
+    public init(context: ZMQContext, policies: [ZAPDomain: ZAPPolicy]) throws(ZMQError) {
         self.context = context
-        var keys = Set<[UInt8]>()
-        for key in allowedPublicKeys {
-            guard let bytes = CurveKeyPair.decode(key) else { throw ZMQError("ZAP handler", "not a Z85 CURVE key: \(key.prefix(8))...") }
-            keys.insert(bytes)
+        var rules: [String: Rule] = [:]
+        for (domain, policy) in policies {
+            var keys = Set<[UInt8]>()
+            for key in policy.curveKeys {
+                guard let bytes = CurveKeyPair.decode(key) else { throw ZMQError("ZAP handler", "not a Z85 CURVE key: \(key.prefix(8))...") }
+                keys.insert(bytes)
+            }
+            rules[domain.rawValue] = Rule(keys: keys, password: policy.plainPassword.map { Array($0.utf8) })
         }
-        state = Mutex(State(allowed: keys))
+        state = Mutex(State(rules: rules))
         let ready = DispatchSemaphore(value: 0)
         let bindError = Mutex<ZMQError?>(nil)
         let thread = Thread { [self] in
@@ -85,7 +127,8 @@ public final class ZAPHandler: Sendable {
     }
 
     /// The reply frames for one ZAP request: version, request id, status code, status text,
-    /// user id, metadata (RFC 27).
+    /// user id, metadata (RFC 27). Request frames: version, request id, domain, address,
+    /// identity, mechanism, credentials (CURVE: the 32-byte key; PLAIN: user, password).
     func answer(_ frames: [[UInt8]]) -> [[UInt8]] {
         let requestID = frames.count > 1 ? frames[1] : []
         func reply(_ code: String, _ text: String) -> [[UInt8]] {
@@ -94,25 +137,44 @@ public final class ZAPHandler: Sendable {
         guard frames.count >= 6, frames[0] == Array("1.0".utf8) else {
             return reply("500", "malformed ZAP request")
         }
-        let mechanism = String(decoding: frames[5], as: UTF8.self)
+        let domain = String(decoding: frames[2], as: UTF8.self)
         let address = String(decoding: frames[3], as: UTF8.self)
-        guard mechanism == "CURVE", frames.count >= 7, frames[6].count == 32 else {
-            state.withLock {
-                $0.refused += 1
-                $0.lastRefusal = "\(mechanism) peer from \(address) (only CURVE with a study key is admitted)"
+        let mechanism = String(decoding: frames[5], as: UTF8.self)
+        let verdict: String? = state.withLock { state in
+            guard let rule = state.rules[domain] else {
+                return "\(mechanism) peer from \(address) on a socket of unknown domain \"\(domain.prefix(40))\""
             }
-            return reply("400", "CURVE with a study key required")
-        }
-        let key = frames[6]
-        let admitted = state.withLock { state -> Bool in
-            if state.allowed.contains(key) {
-                state.admitted += 1
-                return true
+            switch mechanism {
+            case "CURVE" where frames.count == 7 && frames[6].count == 32:
+                return rule.keys.contains(frames[6]) ? nil : "CURVE peer from \(address) with an unknown key (\(domain) socket)"
+            case "PLAIN" where frames.count == 8:
+                guard let password = rule.password else {
+                    return "PLAIN peer from \(address) (\(domain) sockets admit only CURVE with a study key)"
+                }
+                let right = frames[6] == Array(ZAPPolicy.plainUser.utf8) && Self.equalInConstantTime(frames[7], password)
+                return right ? nil : "PLAIN peer from \(address) with a wrong user or password (\(domain) socket)"
+            default:
+                let accepted = rule.password == nil ? "CURVE with a study key" : "CURVE with a study key or PLAIN with the study's data password"
+                return "\(mechanism.prefix(20)) peer from \(address) (\(domain) sockets admit only \(accepted))"
             }
-            state.refused += 1
-            state.lastRefusal = "CURVE peer from \(address) with an unknown key"
-            return false
         }
-        return admitted ? reply("200", "OK") : reply("400", "unknown key")
+        return state.withLock { state in
+            if let verdict {
+                state.refused += 1
+                state.lastRefusal = verdict
+                return reply("400", "refused")
+            }
+            state.admitted += 1
+            return reply("200", "OK")
+        }
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths (a password check
+    /// must not tell an attacker how many leading bytes were right).
+    static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
     }
 }

@@ -97,9 +97,9 @@ final class ClientSocketTests: XCTestCase {
         let client = try makeClient(server)
         XCTAssertThrowsError(try client.register(field: "x", localSize: 4)) { error in
             guard case let .versionMismatch(_, ours, theirs)? = error as? ClientError else { return XCTFail("\(error)") }
-            XCTAssertEqual(ours, protocolVersion)
+            XCTAssertEqual(ours, handshakeProtocolVersion)
             XCTAssertEqual(theirs, 7)
-            XCTAssertTrue("\(error)".contains("this client library speaks version 1, the server speaks version 7"), "\(error)")
+            XCTAssertTrue("\(error)".contains("this client library speaks version 2, the server speaks version 7"), "\(error)")
         }
     }
 

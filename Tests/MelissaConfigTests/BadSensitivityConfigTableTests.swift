@@ -142,6 +142,10 @@ private let badCases: [BadCase] = [
             path: "server_config.memory_limit_mb", mentions: ["greater than 0", "got 0"]),
     BadCase("string memory limit", [("server_config.memory_limit_mb", "4G")],
             path: "server_config.memory_limit_mb", mentions: ["expected a number", "got a string"]),
+    BadCase("string data encryption", [("server_config.data_encryption", "off")],
+            path: "server_config.data_encryption", mentions: ["expected a boolean", "got a string (\"off\")"]),
+    BadCase("numeric data encryption", [("server_config.data_encryption", 0)],
+            path: "server_config.data_encryption", mentions: ["expected a boolean", "got a number (0)"]),
 
     // Sampler.
     BadCase("misspelled sampler", [("study_options.sampler", "halto")],

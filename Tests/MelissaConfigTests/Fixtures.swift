@@ -66,7 +66,8 @@ let fullConfigText = """
         "data_port": 3001,
         "bind_address": "0.0.0.0",
         "advertised_host": "node01.cluster",
-        "memory_limit_mb": 4096
+        "memory_limit_mb": 4096,
+        "data_encryption": false
     }
 }
 """

@@ -28,7 +28,8 @@ final class ValidConfigTests: XCTestCase {
             preprocessingCommands: ["module load openmpi"]))
         XCTAssertEqual(config.serverConfig, ServerConfig(
             preprocessingCommands: ["echo server"], connectionPort: 3000, dataPort: 3001,
-            bindAddress: "0.0.0.0", advertisedHost: "node01.cluster", memoryLimitMB: 4096))
+            bindAddress: "0.0.0.0", advertisedHost: "node01.cluster", memoryLimitMB: 4096,
+            dataEncryption: false))
     }
 
     func testMinimalConfigGetsDocumentedDefaults() throws {
@@ -90,6 +91,7 @@ final class ValidConfigTests: XCTestCase {
         let config = try XCTUnwrap(parseSuccess(Data(minimalConfigText.utf8)))
         XCTAssertEqual(config.saConfig, SAConfig())
         XCTAssertEqual(config.serverConfig, ServerConfig())
+        XCTAssertTrue(config.serverConfig.dataEncryption, "data sockets are encrypted unless the config says otherwise")
         XCTAssertEqual(config.launcherConfig, LauncherConfig(scheduler: .openmpi))
         XCTAssertEqual(config.clientConfig, ClientConfig(executableCommand: "heatc"))
         XCTAssertEqual(config.studyOptions, StudyOptions(

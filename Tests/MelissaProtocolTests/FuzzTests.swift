@@ -7,7 +7,7 @@ final class FuzzTests: XCTestCase {
 
     private static let magics: [[UInt8]] = [hex("4d4c5348"), hex("4d4c5344"), hex("4d4c5343"), hex("4d4c5349")]
 
-    /// A buffer shaped like one of: pure noise; valid magic + version 1 + small kind + noise;
+    /// A buffer shaped like one of: pure noise; valid magic + its channel's version + small kind + noise;
     /// a golden message with a few bytes changed, cut, or extended.
     private func randomBuffer(_ rng: inout SplitMix64) -> [UInt8] {
         func noise(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
@@ -15,8 +15,10 @@ final class FuzzTests: XCTestCase {
         case 0, 1:
             return noise(Int.random(in: 0...96, using: &rng))
         case 2, 3, 4:
-            var bytes = Self.magics.randomElement(using: &rng)!
-            bytes += Bool.random(using: &rng) ? le(protocolVersion) : noise(2)
+            // The channel's own version, so decoders get past the header and go deep.
+            let channel = [Magic.handshake, .data, .control, .internalRank].randomElement(using: &rng)!
+            var bytes = channel.bytes
+            bytes += Bool.random(using: &rng) ? le(channel.version) : noise(2)
             bytes += le(UInt16.random(in: 0...9, using: &rng))
             // Mostly small integers, so counts and lengths stay plausible and decoders go deep.
             for _ in 0..<Int.random(in: 0...24, using: &rng) {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import MelissaProtocol
 
-/// Every message type of protocol v1 against bytes written by hand from docs/PROTOCOL.md.
+/// Every message type of every channel against bytes written by hand from docs/PROTOCOL.md.
 /// The expectations never come from an encoder: a change to any layout fails here.
 final class GoldenBytesTests: XCTestCase {
 
@@ -10,7 +10,7 @@ final class GoldenBytesTests: XCTestCase {
     func testHandshakeRequest() {
         let message = HandshakeRequest(simulationID: 0x0102_0304, clientCommSize: 2)
         let golden = hex("""
-            4d4c5348 0100 0100          // magic MLSH, version 1, kind 1
+            4d4c5348 0200 0100          // magic MLSH, version 2, kind 1
             04030201                    // simulation id 0x01020304
             02000000                    // client comm size 2
             """)
@@ -20,13 +20,14 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testHandshakeReply() {
-        let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, fieldNames: ["T", "p\u{E9}"],
+        let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, dataMechanism: .plain, fieldNames: ["T", "p\u{E9}"],
                                      dataEndpoints: ["tcp://h:1", "tcp://g:2"])
         let golden = hex("""
-            4d4c5348 0100 0200          // magic MLSH, version 1, kind 2
+            4d4c5348 0200 0200          // magic MLSH, version 2, kind 2
             02000000                    // server comm size M = 2
             64000000                    // nbTimeSteps 100
             02000000                    // verbosity 2
+            02000000                    // data mechanism 2 = PLAIN
             02000000                    // field count 2
             0100 54                     // "T"
             0300 70c3a9                 // "pé" (3 UTF-8 bytes)
@@ -42,18 +43,25 @@ final class GoldenBytesTests: XCTestCase {
         let message = HandshakeReply(nbTimeSteps: 0xFFFF_FFFF, verbosity: 0, fieldNames: [],
                                      dataEndpoints: [""])
         let golden = hex("""
-            4d4c5348 0100 0200
-            01000000 ffffffff 00000000 00000000
+            4d4c5348 0200 0200
+            01000000 ffffffff 00000000
+            01000000                    // data mechanism 1 = CURVE (the default)
+            00000000
             0000                        // empty endpoint string
             """)
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.accepted(message)))
+        // Any other mechanism is refused by name.
+        var unknown = golden
+        unknown[20] = 3
+        guard case .failure(let error) = decoding(unknown, with: HandshakeReply.decode) else { return XCTFail("mechanism 3 accepted") }
+        XCTAssertTrue("\(error)".contains("data mechanism"), "\(error)")
     }
 
     func testHandshakeRefusal() {
         let message = HandshakeRefusal(reason: "busy")
         let golden = hex("""
-            4d4c5348 0100 0300          // magic MLSH, version 1, kind 3
+            4d4c5348 0200 0300          // magic MLSH, version 2, kind 3
             0400 62757379               // "busy"
             """)
         XCTAssertEqual(message.encode(), golden)
@@ -321,10 +329,10 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testRefusalNamingBothVersions() {
-        let text = ProtocolError.versionMismatch(ours: 1, theirs: 2).description
-        XCTAssertEqual(text, "protocol version mismatch: peer speaks version 2, this side speaks version 1")
+        let text = ProtocolError.versionMismatch(ours: 2, theirs: 1).description
+        XCTAssertEqual(text, "protocol version mismatch: peer speaks version 1, this side speaks version 2")
         let refusal = HandshakeRefusal(reason: text)
-        let golden = hex("4d4c5348 0100 0300") + le(UInt16(text.utf8.count)) + Array(text.utf8)
+        let golden = hex("4d4c5348 0200 0300") + le(UInt16(text.utf8.count)) + Array(text.utf8)
         XCTAssertEqual(refusal.encode(), golden)
         XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.refused(refusal)))
     }

@@ -83,9 +83,9 @@ final class CurveSecurityTests: XCTestCase {
 
     /// A CURVE REP server with the ZAP handler admitting only the study's client key.
     private func server(_ context: ZMQContext, keys: [KeyRole: CurveKeyPair]) throws -> (ZMQSocket, String, ZAPHandler) {
-        let zap = try ZAPHandler(context: context, allowedPublicKeys: [try XCTUnwrap(keys[.client]).publicKey])
+        let zap = try ZAPHandler(context: context, policies: [.handshake: ZAPPolicy(curveKeys: [try XCTUnwrap(keys[.client]).publicKey])])
         let rep = try makeSocket(context, .rep, receiveTimeout: 1500)
-        try rep.becomeCurveServer(try XCTUnwrap(keys[.server]))
+        try rep.becomeCurveServer(try XCTUnwrap(keys[.server]), domain: .handshake)
         let endpoint = try rep.bind("tcp://127.0.0.1:*")
         return (rep, endpoint, zap)
     }
@@ -135,14 +135,15 @@ final class CurveSecurityTests: XCTestCase {
     func testMalformedZAPRequestsAreAnsweredNotCrashed() throws {
         let context = try ZMQContext()
         let keys = try StudyKeys.create(in: study)
-        let zap = try ZAPHandler(context: context, allowedPublicKeys: [try XCTUnwrap(keys[.client]).publicKey])
+        let zap = try ZAPHandler(context: context, policies: [.handshake: ZAPPolicy(curveKeys: [try XCTUnwrap(keys[.client]).publicKey])])
         defer { zap.stop() }
         XCTAssertEqual(zap.answer([Array("2.0".utf8)])[2], Array("500".utf8))
-        let plainRequest: [[UInt8]] = [Array("1.0".utf8), [7], Array("melissa".utf8), Array("127.0.0.1".utf8), [], Array("NULL".utf8)]
+        let plainRequest: [[UInt8]] = [Array("1.0".utf8), [7], Array("handshake".utf8), Array("127.0.0.1".utf8), [], Array("NULL".utf8)]
         XCTAssertEqual(zap.answer(plainRequest)[2], Array("400".utf8))
         XCTAssertEqual(zap.answer(plainRequest)[1], [7], "the reply carries the request id")
         let curve = plainRequest.dropLast() + [Array("CURVE".utf8), CurveKeyPair.decode(try XCTUnwrap(keys[.client]).publicKey) ?? []]
         XCTAssertEqual(zap.answer(Array(curve))[2], Array("200".utf8))
-        XCTAssertThrowsError(try ZAPHandler(context: try ZMQContext(), allowedPublicKeys: ["not a key"]))
+        XCTAssertEqual(zap.answer(Array(curve) + [[0]])[2], Array("400".utf8), "an extra credential frame is malformed")
+        XCTAssertThrowsError(try ZAPHandler(context: try ZMQContext(), policies: [.data: ZAPPolicy(curveKeys: ["not a key"])]))
     }
 }

@@ -32,7 +32,8 @@ import time
 import numpy as np
 import zmq
 
-VERSION = 1
+VERSION = 1            # data channel
+HANDSHAKE_VERSION = 2  # handshake channel (its reply names the data mechanism)
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
 POISON = 1.0e12  # hostile payloads: any of them applied would wreck the mean
@@ -71,7 +72,7 @@ def poison(count):
 
 # --- handshake ---------------------------------------------------------------------------
 
-def handshake_request(sim, comm_size=1, version=VERSION, kind=1):
+def handshake_request(sim, comm_size=1, version=HANDSHAKE_VERSION, kind=1):
     return b"MLSH" + struct.pack("<HHII", version, kind, sim, comm_size)
 
 
@@ -90,8 +91,8 @@ def decode_handshake_answer(buf):
     if out["kind"] == 3:
         out["reason"], _ = read_str(buf, 8)
     elif out["kind"] == 2:
-        m, steps, verbosity, nfields = struct.unpack_from("<IIII", buf, 8)
-        pos = 24
+        m, steps, verbosity, mechanism, nfields = struct.unpack_from("<IIIII", buf, 8)
+        pos = 28
         fields, endpoints = [], []
         for _ in range(nfields):
             name, pos = read_str(buf, pos)
@@ -99,7 +100,7 @@ def decode_handshake_answer(buf):
         for _ in range(m):
             ep, pos = read_str(buf, pos)
             endpoints.append(ep)
-        out.update(server_ranks=m, nb_time_steps=steps, verbosity=verbosity, fields=fields,
+        out.update(server_ranks=m, nb_time_steps=steps, verbosity=verbosity, data_mechanism=mechanism, fields=fields,
                    endpoints=endpoints, trailing=len(buf) - pos)
     return out
 
@@ -128,6 +129,24 @@ def with_curve(sock, keys=None):
     if keys:
         sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = keys
     return sock
+
+
+def data_password(study=None):
+    """The study's data password (keys/data.password), for data sockets using PLAIN."""
+    study = study or os.environ.get("MELISSA_STUDY_DIR")
+    fields = dict(line.split("=", 1) for line in
+                  pathlib.Path(study, "keys", "data.password").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    return fields["password"].encode()
+
+
+def data_socket(ctx, mechanism):
+    """A PUSH socket authenticated as the handshake reply says: CURVE (1) or PLAIN (2)."""
+    sock = ctx.socket(zmq.PUSH)
+    if mechanism == 2:
+        sock.plain_username, sock.plain_password = b"melissa", data_password()
+        return sock
+    return with_curve(sock)
 
 
 def ask(ctx, address, frames, timeout_ms=10000):
@@ -236,8 +255,8 @@ def main(argv):
 
     if mine.get("bad_handshake"):
         observed = {
-            "version2": ask(ctx, address, [handshake_request(sim, version=2)]),
-            "version2_short": ask(ctx, address, [b"MLSH\x02\x00"]),
+            "version1": ask(ctx, address, [handshake_request(sim, version=1)]),
+            "version1_short": ask(ctx, address, [b"MLSH\x01\x00"]),
             "garbage": ask(ctx, address, [b"\x00\x01\x02"]),
             "unknown_simulation": ask(ctx, address, [handshake_request(plan["sims_total"])]),
             "zero_ranks": ask(ctx, address, [handshake_request(sim, comm_size=0)]),
@@ -249,7 +268,7 @@ def main(argv):
     c = {"sim": sim, "steps": steps, "n": n, "m": m, "sims": plan["sims_total"], "field": field}
     pushes = []
     for ep in hello["endpoints"]:
-        s = with_curve(ctx.socket(zmq.PUSH))
+        s = data_socket(ctx, hello["data_mechanism"])
         s.setsockopt(zmq.LINGER, 20000)
         s.connect(ep)
         pushes.append(s)

@@ -1,8 +1,12 @@
 """End to end: only holders of the study's keys get in (docs/SECURITY.md). During a real
-study, peers with fresh CURVE keys of their own, and peers without CURVE, connect to every
-port (launcher, client handshake, each server rank's data socket) and send well-formed
-messages; nothing they send is acted on: no job of theirs runs, no handshake is answered, no
-data reaches the statistics (the results still equal numpy's of the real outputs)."""
+study, with the data sockets encrypted (CURVE) and not (PLAIN, `data_encryption: false`),
+peers with fresh CURVE keys of their own, peers without any mechanism and peers with a wrong
+data password connect to every port (launcher, client handshake, each server rank's data and
+internal sockets) and send well-formed messages; insiders use a study secret on a channel it
+does not open (the data password on the launcher and handshake ports, the client key on the
+server-internal ports). Nothing they send is acted on: no job of theirs runs, no handshake is
+answered, no stop reaches a rank, no data reaches the statistics (the results still equal
+numpy's of the real outputs)."""
 import json
 import re
 import struct
@@ -10,6 +14,7 @@ import subprocess
 import time
 
 import numpy as np
+import pytest
 import zmq
 
 from conftest import load_results, study_config
@@ -44,9 +49,18 @@ def wait_for(path, pattern, timeout=60):
     raise AssertionError(f"{pattern} never appeared in {path}")
 
 
-def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix):
+def read_keys(study, name):
+    return dict(l.split("=", 1) for l in (study / "keys" / name).read_text().splitlines()
+                if "=" in l and not l.startswith("#"))
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["curve-data", "plain-data"])
+def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix, encrypted):
     sims, steps, n = 4, 20, 24 * 15
     config, dump = study_config(tmp_path, prefix, sims=sims, steps=steps, extra_args=["--substeps", 20000])
+    cfg = json.loads("".join(l for l in config.read_text().splitlines(True) if not l.startswith("//")))
+    cfg.setdefault("server_config", {})["data_encryption"] = encrypted
+    config.write_text(json.dumps(cfg))
     study = tmp_path / "study"
     marker = tmp_path / "stranger-job-ran"
     log = tmp_path / "launcher.out"
@@ -56,25 +70,36 @@ def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix
     try:
         launcher_endpoint = wait_for(log, r"launcher listening on (tcp://\S+)").group(1)
         handshake_port = wait_for(log, r"clients connect to tcp://[^:\s]+:(\d+)").group(1)
-        data_ports = [wait_for(study / f"server.rank{r}.log", r"data socket tcp://[^:\s]+:(\d+)").group(1) for r in (0, 1)]
+        sockets_line = [wait_for(study / f"server.rank{r}.log",
+                                 r"data socket tcp://[^:\s]+:(\d+) \((\w+)\), internal tcp://[^:\s]+:(\d+)") for r in (0, 1)]
+        data_ports = [m.group(1) for m in sockets_line]
+        internal_ports = [m.group(3) for m in sockets_line]
+        assert {m.group(2) for m in sockets_line} == {"CURVE" if encrypted else "PLAIN"}
         # Keys on disk are private to the study's user.
         assert oct((study / "keys").stat().st_mode & 0o777) == "0o700"
         assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in (study / "keys").iterdir())
-        server_public = dict(l.split("=", 1) for l in (study / "keys" / "server.key").read_text().splitlines()
-                             if "=" in l)["public"].encode()
-        launcher_public = dict(l.split("=", 1) for l in (study / "keys" / "launcher.key").read_text().splitlines()
-                               if "=" in l)["public"].encode()
+        assert {f.name for f in (study / "keys").iterdir()} == {"launcher.key", "server.key", "client.key", "data.password"}
+        server_public = read_keys(study, "server.key")["public"].encode()
+        launcher_public = read_keys(study, "launcher.key")["public"].encode()
+        client = read_keys(study, "client.key")
+        password = read_keys(study, "data.password")["password"].encode()
 
         ctx = zmq.Context()
         sockets = []
 
-        def stranger(kind, endpoint, server_key, curve=True):
+        def stranger(kind, endpoint, server_key, how):
+            """A peer authenticating as `how`: fresh CURVE keys, no mechanism, a wrong data
+            password, the study's data password, or the study's client key."""
             s = ctx.socket(kind)
             s.setsockopt(zmq.LINGER, 0)
             s.setsockopt(zmq.RCVTIMEO, 1500)
-            if curve:
-                s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+            if how in ("fresh-curve", "client-key"):
+                s.curve_publickey, s.curve_secretkey = (
+                    zmq.curve_keypair() if how == "fresh-curve" else (client["public"].encode(), client["secret"].encode()))
                 s.curve_serverkey = server_key
+            elif how in ("wrong-password", "data-password"):
+                s.plain_username = b"melissa"
+                s.plain_password = password if how == "data-password" else password[::-1]
             s.connect(endpoint)
             sockets.append(s)
             return s
@@ -84,20 +109,30 @@ def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix
         script.chmod(0o755)
         hello = control_frame(1, struct.pack("<I", 2) + string("tcp://evil:1") + struct.pack("<Q", 99))
         request = control_frame(3, struct.pack("<QQII", 99, 1, 0, 1) + struct.pack("<I", 0) + string(str(script)))
-        handshake = b"MLSH" + struct.pack("<HH", 1, 1) + struct.pack("<II", 0, 1)
-        for curve in (True, False):
-            d = stranger(zmq.DEALER, launcher_endpoint, launcher_public, curve)
+        handshake = b"MLSH" + struct.pack("<HH", 2, 1) + struct.pack("<II", 0, 1)
+        internal_stop = b"MLSI" + struct.pack("<HH", 1, 3)
+
+        def push_all(sock, frames):
+            for frame in frames:
+                try:
+                    sock.send(frame, zmq.NOBLOCK)
+                except zmq.Again:
+                    break  # never connected: nothing can leave
+
+        for how in ("fresh-curve", "none", "wrong-password", "data-password"):
+            d = stranger(zmq.DEALER, launcher_endpoint, launcher_public, how)
             d.send(hello, zmq.NOBLOCK)
             d.send(request, zmq.NOBLOCK)
-            r = stranger(zmq.REQ, f"tcp://127.0.0.1:{handshake_port}", server_public, curve)
+            r = stranger(zmq.REQ, f"tcp://127.0.0.1:{handshake_port}", server_public, how)
             r.send(handshake, zmq.NOBLOCK)
-            for port in data_ports:
-                p = stranger(zmq.PUSH, f"tcp://127.0.0.1:{port}", server_public, curve)
-                for step in range(steps):
-                    try:
-                        p.send(data_frame(0, step, n), zmq.NOBLOCK)
-                    except zmq.Again:
-                        break  # never connected: nothing can leave
+            if how != "data-password":  # on the data sockets the password is the right key
+                for port in data_ports:
+                    push_all(stranger(zmq.PUSH, f"tcp://127.0.0.1:{port}", server_public, how),
+                             [data_frame(0, step, n) for step in range(steps)])
+        # Server-internal sockets: strangers, and an insider holding the client key.
+        for how in ("fresh-curve", "none", "data-password", "client-key"):
+            for port in internal_ports:
+                push_all(stranger(zmq.PUSH, f"tcp://127.0.0.1:{port}", server_public, how), [internal_stop])
         # Nobody answers a stranger.
         for s in sockets:
             if s.type in (zmq.DEALER, zmq.REQ):
