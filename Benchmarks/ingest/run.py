@@ -7,7 +7,9 @@ For each message size it runs, one after the other on this machine:
   ours    a real study through melissa-launcher: N synthetic clients (melissa-bench-ingest client,
           the real client library, one rank each) streaming to melissa-server under mpirun -np M
           with mean and variance on; the rate is summary.json's `ingest` section (first to last
-          accepted message);
+          accepted message); data sockets CURVE-encrypted (the default);
+  ours-plain  the same study with server_config.data_encryption false (PLAIN: authenticated,
+          not encrypted), so ours/ours-plain is what encryption costs;
   ref     the same N clients streaming to reference_server.py (pyzmq + numpy + iterative-stats,
           M processes as M ranks);
 checks that ours and ref computed the exact mean and variance of what the clients sent (and
@@ -27,7 +29,7 @@ import time
 import numpy as np
 
 HEADER = 48
-SIDES = ("raw", "raw-nm", "ours", "ref")
+SIDES = ("raw", "raw-nm", "ours", "ours-plain", "ref")
 SERVER_RANKS = 2  # the setting: the default of --server-ranks
 
 
@@ -125,8 +127,9 @@ def run_raw_topology(bench, pushers, pullers, messages, size):
                                                   sum(w["cpu_bytes"] for w in windows))}
 
 
-def run_ours(a, work, size, steps, values, ports):
-    study = work / f"ours-{size}"
+def run_ours(a, work, size, steps, values, ports, encrypted=True):
+    name = "ours" if encrypted else "ours-plain"
+    study = work / f"{name}-{size}"
     if study.exists():
         shutil.rmtree(study)  # the launcher refuses to overwrite a study, rightly
     config = {
@@ -148,16 +151,16 @@ def run_ours(a, work, size, steps, values, ports):
             "command_default_args": ["client", "--fields", str(a.fields), "--values", str(values),
                                      "--steps", str(steps), "--start-at", str(time.time() + a.start_delay)],
         },
-        "server_config": {"connection_port": ports[0], "data_port": ports[1]},
+        "server_config": {"connection_port": ports[0], "data_port": ports[1], "data_encryption": encrypted},
     }
-    path = work / f"ours-{size}.json"
+    path = work / f"{name}-{size}.json"
     path.write_text(json.dumps(config, indent=2))
     env = clean_env()
     if a.server_delay_us:
         env["MELISSA_FAULT_INGEST_DELAY_US"] = str(a.server_delay_us)
     if a.client_hwm:
         env["MELISSA_ZMQ_HWM"] = str(a.client_hwm)
-    log = work / f"ours-{size}.launcher.log"
+    log = work / f"{name}-{size}.launcher.log"
     with open(log, "w") as out:
         launcher = subprocess.Popen([a.launcher, str(path)], stdout=out, stderr=subprocess.STDOUT, env=env,
                                     stdin=subprocess.DEVNULL)
@@ -170,17 +173,17 @@ def run_ours(a, work, size, steps, values, ports):
     expected = a.simulations * a.fields * steps * a.server_ranks
     dropped = {k: v for k, v in counters.items() if k not in ("messages", "bytes", "accepted") and v}
     if counters["accepted"] != expected or dropped or summary["finished"] != a.simulations:
-        sys.exit(f"CHECK FAILED: ours accepted {counters['accepted']} of {expected} messages, dropped {dropped}, "
+        sys.exit(f"CHECK FAILED: {name} accepted {counters['accepted']} of {expected} messages, dropped {dropped}, "
                  f"finished {summary['finished']}/{a.simulations}")
     import netCDF4
     for f in range(a.fields):
         with netCDF4.Dataset(study / "results" / f"f{f}.nc") as ds:
             ds.set_auto_mask(False)
-            check_statistics("ours", np.array(ds["mean"][...]), np.array(ds["variance"][...]),
+            check_statistics(name, np.array(ds["mean"][...]), np.array(ds["variance"][...]),
                              a.simulations, f, steps, values, ddof=1)
     ingest = summary["ingest"]
     if samples:
-        (work / f"ours-{size}.rss.json").write_text(json.dumps(samples))
+        (work / f"{name}-{size}.rss.json").write_text(json.dumps(samples))
     return {"messages": ingest["messages"], "bytes": ingest["bytes"], "seconds": ingest["seconds"],
             # Absent until a rank has taken 256 messages (docs/RESULTS.md).
             "receiver_cpu_seconds_per_gb": ingest.get("cpu_seconds_per_gb"),
@@ -374,6 +377,7 @@ def main():
             "raw": lambda: run_raw(a.bench, messages, size + HEADER),
             "raw-nm": lambda: run_raw_topology(a.bench, a.simulations, a.server_ranks, messages, size + HEADER),
             "ours": lambda: run_ours(a, work, size, steps, values, (base + 3, base + 5)),
+            "ours-plain": lambda: run_ours(a, work, size, steps, values, (base + 0, base + 1), encrypted=False),
             "ref": lambda: run_reference(a, work, size, steps, values, (base + 7, base + 8)),
         }
         for side, run in sides.items():
@@ -394,35 +398,39 @@ def main():
     print()
     print(f"Ingest: {a.simulations} clients x {a.fields} field(s), 1 rank each -> server of {a.server_ranks} ranks "
           f"(mean + variance). raw: one PUSH -> one PULL process; raw-nm: {a.simulations} PUSH processes -> "
-          f"{a.server_ranks} PULL processes, our study's shape; ref: the Python reference server. GB/s count the "
+          f"{a.server_ranks} PULL processes, our study's shape; ours: data sockets encrypted (CURVE, the default); "
+          f"ours-plain: data_encryption false (PLAIN); ref: the Python reference server. GB/s count the "
           f"48-byte headers too; CPU s/GB: CPU time of every process of the side (clients included) per GB.")
-    head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>12}" for s in SIDES)
-    print(head + f" {'ours/raw':>9} {'ours/raw-nm':>12} {'ours/ref':>9}   " + " ".join(f"{s + ' CPU s/GB':>16}" for s in SIDES))
+    ratios = (("ours", "raw"), ("ours", "raw-nm"), ("ours", "ref"), ("ours-plain", "raw-nm"), ("ours", "ours-plain"))
+    widths = [max(9, len(f"{x}/{y}")) for x, y in ratios]
+    head = f"{'payload':>9} {'messages':>9} " + " ".join(f"{s + ' GB/s':>15}" for s in SIDES)
+    print(head + " " + " ".join(f"{x}/{y}".rjust(w) for (x, y), w in zip(ratios, widths))
+          + "   " + " ".join(f"{s + ' CPU s/GB':>19}" for s in SIDES))
     for row in rows:
         line = f"{row['payload_bytes']:>9} {row['messages']:>9} "
-        line += " ".join(f"{rates(row[side])[0]:>12.3f}" if side in row else f"{'-':>12}" for side in SIDES)
-        for other, width in (("raw", 9), ("raw-nm", 12), ("ref", 9)):
-            if "ours" in row and other in row:
-                ratio = rates(row["ours"])[0] / max(rates(row[other])[0], 1e-12)
-                row[f"ours/{other}"] = ratio
+        line += " ".join(f"{rates(row[side])[0]:>15.3f}" if side in row else f"{'-':>15}" for side in SIDES)
+        for (side, other), width in zip(ratios, widths):
+            if side in row and other in row:
+                ratio = rates(row[side])[0] / max(rates(row[other])[0], 1e-12)
+                row[f"{side}/{other}"] = ratio
                 line += f" {ratio:>{width}.2f}"
             else:
                 line += f" {'-':>{width}}"
-        line += "   " + " ".join(f"{row[side]['cpu_seconds'] / (row[side]['bytes'] / 1e9):>16.2f}"
-                                 if side in row else f"{'-':>16}" for side in SIDES)
+        line += "   " + " ".join(f"{row[side]['cpu_seconds'] / (row[side]['bytes'] / 1e9):>19.2f}"
+                                 if side in row else f"{'-':>19}" for side in SIDES)
         print(line)
     print()
     print("Receiver CPU (every thread of the PULL processes or server ranks, first to last message) per GB, "
           "and page faults of every process of the side per message:")
-    print(f"{'payload':>9} " + " ".join(f"{s + ' recv s/GB':>17}" for s in SIDES)
-          + f" {'ours/raw-nm':>12}   " + " ".join(f"{s + ' faults/msg':>18}" for s in SIDES))
+    print(f"{'payload':>9} " + " ".join(f"{s + ' recv s/GB':>20}" for s in SIDES)
+          + f" {'ours/raw-nm':>12}   " + " ".join(f"{s + ' faults/msg':>21}" for s in SIDES))
     for row in rows:
         costs = {side: row[side]["receiver_cpu_seconds_per_gb"] for side in SIDES
                  if side in row and row[side].get("receiver_cpu_seconds_per_gb")}
         line = f"{row['payload_bytes']:>9} " + " ".join(
-            f"{costs[side]:>17.2f}" if side in costs else f"{'-':>17}" for side in SIDES)
+            f"{costs[side]:>20.2f}" if side in costs else f"{'-':>20}" for side in SIDES)
         line += f" {costs['ours'] / costs['raw-nm']:>12.2f}   " if "ours" in costs and "raw-nm" in costs else f" {'-':>12}   "
-        line += " ".join(f"{row[side]['page_faults'] / row['messages']:>18.1f}" if side in row else f"{'-':>18}"
+        line += " ".join(f"{row[side]['page_faults'] / row['messages']:>21.1f}" if side in row else f"{'-':>21}"
                          for side in SIDES)
         print(line)
     rss_rows = [row for row in rows if "ours" in row and row["ours"].get("rss")]

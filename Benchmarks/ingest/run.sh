@@ -3,7 +3,7 @@
 # server (pyzmq + numpy + iterative-stats, what the modern Melissa server does), in one run.
 #
 #   Benchmarks/ingest/run.sh [--short] [--rss] [--prefix DIR] [--work DIR] [--json FILE]
-#       [--sizes B,B,..] [--messages N,N,..] [--simulations N] [--fields F] [--skip raw,raw-nm,ours,ref]
+#       [--sizes B,B,..] [--messages N,N,..] [--simulations N] [--fields F] [--skip raw,raw-nm,ours,ours-plain,ref]
 #       [--port P] [--start-delay S] [--job-limit J] [--server-ranks M]
 #       [--server-hwm H] [--client-hwm H] [--server-delay-us U]
 #
@@ -16,11 +16,12 @@
 #   ours:   from N synthetic clients (default 8, the real client library, one MPI rank each,
 #           streaming together from a common start time) to melissa-server under `mpirun -np 2`
 #           with mean and variance on, run by melissa-launcher; the rate is the server's
-#           summary.json `ingest` window;
+#           summary.json `ingest` window; data sockets CURVE-encrypted (the default);
+#   ours-plain: the same study with server_config.data_encryption false (PLAIN, unencrypted);
 #   ref:    from the same clients to Benchmarks/ingest/reference_server.py on two processes;
-# checks that ours and ref computed the exact mean and variance of what was sent and that ours
-# accepted every message (exits 1 otherwise), then prints GB/s of each side, the ratios ours/raw,
-# ours/raw-nm and ours/ref, CPU time per GB (every process of a side, and the receivers alone)
+# checks that ours, ours-plain and ref computed the exact mean and variance of what was sent and
+# that ours accepted every message (exits 1 otherwise), then prints GB/s of each side, the ratios
+# ours/raw, ours/raw-nm, ours/ref, ours-plain/raw-nm and ours/ours-plain (what encryption costs), CPU time per GB (every process of a side, and the receivers alone)
 # and page faults per message. docs/PERFORMANCE.md has the figures and how to read them.
 #
 #   default: 200 000 x 1 KiB, 16 384 x 64 KiB, 1 024 x 1 MiB messages (about 1 GiB each for the

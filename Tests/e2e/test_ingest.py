@@ -29,7 +29,7 @@ def run_bench(prefix, tmp_path, *args, timeout=300):
                           capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 
 
-def test_short_mode_checks_all_three_sides(prefix, tmp_path):
+def test_short_mode_checks_every_side(prefix, tmp_path):
     r = run_bench(prefix, tmp_path, "--short", "--port", "30100")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads((tmp_path / "rows.json").read_text())
@@ -39,13 +39,18 @@ def test_short_mode_checks_all_three_sides(prefix, tmp_path):
         assert row["raw"]["messages"] == row["messages"]
         assert row["raw-nm"]["messages"] == row["messages"]
         assert row["ours"]["messages"] == row["messages"]
+        assert row["ours-plain"]["messages"] == row["messages"]
         assert row["ref"]["messages"] == row["messages"]
         assert row["ours"]["bytes"] == row["messages"] * (row["payload_bytes"] + 48)
-        assert row["ours/raw"] > 0 and row["ours/ref"] > 0
+        assert row["ours/raw"] > 0 and row["ours/ref"] > 0 and row["ours/ours-plain"] > 0
     # The server reported its CPU cost per GB (summary.json ingest.cpu_seconds_per_gb; sampled
     # every 256 messages per rank, so only the 1 KiB row has enough in short mode).
     assert rows[0]["ours"]["receiver_cpu_seconds_per_gb"] > 0
-    assert "ours/raw" in r.stdout and "ours/ref" in r.stdout
+    assert "ours/raw" in r.stdout and "ours/ref" in r.stdout and "ours/ours-plain" in r.stdout
+    # The plain side really ran without encryption.
+    for row in rows:
+        log = (tmp_path / "work" / f"ours-plain-{row['payload_bytes']}" / "server.rank0.log").read_text()
+        assert "data sockets use PLAIN" in log
 
 
 def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_path):
@@ -54,7 +59,7 @@ def test_a_slowed_server_still_receives_every_message_exactly_once(prefix, tmp_p
     socket buffers waits in the clients (back-pressure) instead of being dropped. run.py fails
     unless `accepted` equals the messages sent, every drop counter is 0 (no duplicate) and the
     mean and variance are exactly those of the data sent."""
-    r = run_bench(prefix, tmp_path, "--skip", "raw,raw-nm,ref", "--sizes", "65536", "--messages", "400",
+    r = run_bench(prefix, tmp_path, "--skip", "raw,raw-nm,ours-plain,ref", "--sizes", "65536", "--messages", "400",
                   "--simulations", "2", "--server-delay-us", "3000", "--client-hwm", "2", "--server-hwm", "2",
                   "--port", "30200")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
