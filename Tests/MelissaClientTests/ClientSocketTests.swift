@@ -88,6 +88,34 @@ final class ClientSocketTests: XCTestCase {
         }
     }
 
+    func testAPlainDataServerNeedsTheStudysDataPassword() throws {
+        let reply = HandshakeReply(nbTimeSteps: 1, verbosity: 0, dataMechanism: .plain, fieldNames: ["x"],
+                                   dataEndpoints: ["tcp://127.0.0.1:9"]).encode()
+        // No study keys at all.
+        let server = try FakeServer(serverRanks: 1, answer: .bytes(reply))
+        defer { server.shutDown() }
+        XCTAssertThrowsError(try makeClient(server).register(field: "x", localSize: 4)) { error in
+            guard case .dataPasswordUnavailable? = error as? ClientError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("server_config.data_encryption is false"), "\(error)")
+            XCTAssertTrue("\(error)".contains("MELISSA_STUDY_DIR"), "\(error)")
+        }
+        // Keys, but a password file others can read: the error carries the reader's path and fix.
+        let serverKeys = try CurveKeyPair.generate()
+        let other = try FakeServer(serverRanks: 1, answer: .bytes(reply), handshakeKeys: serverKeys)
+        defer { other.shutDown() }
+        let path = "/tmp/study/keys/data.password"
+        let curve = ClientCurve(keys: try CurveKeyPair.generate(), serverPublicKey: serverKeys.publicKey,
+                                dataPassword: .failure(.insecure(path: path, mode: 0o644, expected: 0o600)))
+        let client = try MelissaClient(
+            communicator: try TestMPI.world(),
+            settings: ClientSettings(simulationID: 7, serverAddress: other.handshakeEndpoint, connectTimeout: 10, curve: curve),
+            diagnostics: { _ in })
+        XCTAssertThrowsError(try client.register(field: "x", localSize: 4)) { error in
+            guard case .dataPasswordUnavailable? = error as? ClientError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("chmod 600 \(path)"), "\(error)")
+        }
+    }
+
     func testVersionMismatchNamesBothVersions() throws {
         var bytes = HandshakeReply(nbTimeSteps: 1, verbosity: 0, fieldNames: ["x"], dataEndpoints: ["tcp://127.0.0.1:9"]).encode()
         bytes[4] = 7 // u16 version after the 4-byte magic: version 7

@@ -31,7 +31,9 @@ final class FakeServer {
     private let done = DispatchSemaphore(value: 0)
     private var isShutDown = false
 
-    init(serverRanks: Int, answer: Answer) throws {
+    /// `handshakeKeys` makes the REP socket a CURVE server with them (no ZAP handler: any
+    /// CURVE client is admitted), for clients that hold study keys.
+    init(serverRanks: Int, answer: Answer, handshakeKeys: CurveKeyPair? = nil) throws {
         context = try ZMQContext()
         var pulls: [ZMQSocket] = []
         for _ in 0..<serverRanks {
@@ -43,6 +45,7 @@ final class FakeServer {
         dataEndpoints = try pulls.map { try $0.bind("tcp://127.0.0.1:*") }
         let rep = try context.socket(.rep)
         try rep.setTimeouts(receive: 30_000, linger: 0)
+        if let handshakeKeys { try rep.becomeCurveServer(handshakeKeys, domain: .handshake) }
         handshakeEndpoint = try rep.bind("tcp://127.0.0.1:*")
 
         let replyBytes: [UInt8]?
