@@ -21,7 +21,7 @@
 #   ref:    from the same clients to Benchmarks/ingest/reference_server.py on two processes;
 # checks that ours, ours-plain and ref computed the exact mean and variance of what was sent and
 # that ours accepted every message (exits 1 otherwise), then prints GB/s of each side, the ratios
-# ours/raw, ours/raw-nm, ours/ref, ours-plain/raw-nm and ours/ours-plain (what encryption costs), CPU time per GB (every process of a side, and the receivers alone)
+# ours/raw, ours/raw-nm, ours/ref, ours-plain/raw-nm, ours-plain/ref and ours/ours-plain (what encryption costs), CPU time per GB (every process of a side, and the receivers alone)
 # and page faults per message. docs/PERFORMANCE.md has the figures and how to read them.
 #
 #   default: 200 000 x 1 KiB, 16 384 x 64 KiB, 1 024 x 1 MiB messages (about 1 GiB each for the

@@ -159,7 +159,7 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: ran), "the stranger's job ran")
         let out = launcher.stdout
         XCTAssertFalse(out.contains("group 0"), out)
-        XCTAssertTrue(out.contains("connection(s) without the study's key (last: CURVE peer from 127.0.0.1 with an unknown key)"), out)
+        XCTAssertTrue(out.contains("connection(s) without the study's key (last: CURVE peer from 127.0.0.1 with an unknown key (control socket))"), out)
     }
 
     func testFailedJobIsForwardedAndServerCrashExitsOne() throws {
