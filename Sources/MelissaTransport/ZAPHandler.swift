@@ -42,13 +42,12 @@ public struct ZAPPolicy: Sendable {
 /// It answers on `inproc://zeromq.zap.01` from a thread of its own (a REP socket owned by
 /// that thread alone); `start` returns once it is listening, `stop` joins it.
 public final class ZAPHandler: Sendable {
-    private struct Rule {
+    private struct Rule: Sendable {
         var keys: Set<[UInt8]>
         var password: [UInt8]?
     }
 
     private struct State {
-        var rules: [String: Rule]
         var refused = 0
         var admitted = 0
         var stopping = false
@@ -56,7 +55,9 @@ public final class ZAPHandler: Sendable {
     }
 
     private let context: ZMQContext
-    private let state: Mutex<State>
+    /// Per domain name; fixed at start, so read without the lock.
+    private let rules: [String: Rule]
+    private let state = Mutex(State())
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts answering for `context` with one policy per domain; a socket of a domain
@@ -72,7 +73,7 @@ public final class ZAPHandler: Sendable {
             }
             rules[domain.rawValue] = Rule(keys: keys, password: policy.plainPassword.map { Array($0.utf8) })
         }
-        state = Mutex(State(rules: rules))
+        self.rules = rules
         let ready = DispatchSemaphore(value: 0)
         let bindError = Mutex<ZMQError?>(nil)
         let thread = Thread { [self] in
@@ -140,8 +141,8 @@ public final class ZAPHandler: Sendable {
         let domain = String(decoding: frames[2], as: UTF8.self)
         let address = String(decoding: frames[3], as: UTF8.self)
         let mechanism = String(decoding: frames[5], as: UTF8.self)
-        let verdict: String? = state.withLock { state in
-            guard let rule = state.rules[domain] else {
+        let verdict: String? = {
+            guard let rule = rules[domain] else {
                 return "\(mechanism) peer from \(address) on a socket of unknown domain \"\(domain.prefix(40))\""
             }
             switch mechanism {
@@ -157,7 +158,7 @@ public final class ZAPHandler: Sendable {
                 let accepted = rule.password == nil ? "CURVE with a study key" : "CURVE with a study key or PLAIN with the study's data password"
                 return "\(mechanism.prefix(20)) peer from \(address) (\(domain) sockets admit only \(accepted))"
             }
-        }
+        }()
         return state.withLock { state in
             if let verdict {
                 state.refused += 1
