@@ -10,7 +10,8 @@ enum ConfigSchema {
                            "sobol_convergence_width", "covariance_pairs", "report_probes", "cache_limit_mb",
                            "checkpoint_interval"]
     static let launcherConfig = ["scheduler", "scheduler_arg_client", "scheduler_arg_server", "job_limit",
-                                 "timer_delay", "fault_tolerance", "max_server_restarts", "launcher_port", "server_timeout",
+                                 "timer_delay", "fault_tolerance", "max_server_restarts", "launcher_port", "bind_address",
+                                 "advertised_host", "server_timeout",
                                  "std_output", "verbosity", "http_port", "http_host", "http_token"]
     static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands"]
     static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",

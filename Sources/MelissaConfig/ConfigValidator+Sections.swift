@@ -14,6 +14,20 @@ extension ConfigValidator {
         let faultTolerance = r.bool("fault_tolerance", required: false)
         let maxServerRestarts = r.int("max_server_restarts", required: false, range: 0...ConfigDefaults.maximumServerRestarts)
         let launcherPort = r.int("launcher_port", required: false, range: 1...65535)
+        let bindAddress = r.string("bind_address", required: false)
+        let advertisedHost = r.string("advertised_host", required: false)
+        // They end up in a ZeroMQ endpoint (tcp://host:port) the server connects to.
+        for (key, value, wildcard) in [("bind_address", bindAddress, true), ("advertised_host", advertisedHost, false)] {
+            guard let value else { continue }
+            let allowed = { (c: Unicode.Scalar) in
+                (("0"..."9").contains(c) || ("a"..."z").contains(c) || ("A"..."Z").contains(c)
+                    || c == "." || c == "-" || c == "_" || (wildcard && c == "*"))
+            }
+            if !value.unicodeScalars.allSatisfy(allowed) || (wildcard && value.contains("*") && value != "*") {
+                issues.add(path.appending(key), "must be a host name or an IPv4 address"
+                           + (wildcard ? " (or \"*\" for every interface)" : "") + ", got \"\(value.prefix(80))\"")
+            }
+        }
         let serverTimeout = r.number("server_timeout", required: false, greaterThan: 0,
                                      atMost: ConfigDefaults.maximumSeconds)
         let stdOutput = r.bool("std_output", required: false)
@@ -36,6 +50,7 @@ extension ConfigValidator {
             faultTolerance: faultTolerance ?? ConfigDefaults.faultTolerance,
             maxServerRestarts: maxServerRestarts ?? ConfigDefaults.maxServerRestarts,
             launcherPort: launcherPort ?? ConfigDefaults.launcherPort,
+            bindAddress: bindAddress, advertisedHost: advertisedHost,
             serverTimeout: serverTimeout ?? ConfigDefaults.serverTimeout,
             stdOutput: stdOutput ?? ConfigDefaults.stdOutput,
             verbosity: verbosity ?? ConfigDefaults.launcherVerbosity,

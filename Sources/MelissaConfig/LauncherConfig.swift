@@ -16,6 +16,12 @@ public struct LauncherConfig: Sendable, Equatable {
     public var maxServerRestarts: Int
     /// `launcher_port`: TCP port the launcher listens on for the server.
     public var launcherPort: Int
+    /// `bind_address`: the interface the launcher's control socket binds; nil = by scheduler
+    /// (loopback for `openmpi`, every interface for `slurm` and `oar`, whose server may run on
+    /// another node).
+    public var bindAddress: String?
+    /// `advertised_host`: the host name the server connects to; nil = derived from the bind address.
+    public var advertisedHost: String?
     /// `server_timeout`: seconds without news from the server before it counts as lost.
     public var serverTimeout: Double
     /// `std_output`: keep clients' stdout/stderr in files in the study directory.
@@ -38,6 +44,8 @@ public struct LauncherConfig: Sendable, Equatable {
                 faultTolerance: Bool = ConfigDefaults.faultTolerance,
                 maxServerRestarts: Int = ConfigDefaults.maxServerRestarts,
                 launcherPort: Int = ConfigDefaults.launcherPort,
+                bindAddress: String? = nil,
+                advertisedHost: String? = nil,
                 serverTimeout: Double = ConfigDefaults.serverTimeout,
                 stdOutput: Bool = ConfigDefaults.stdOutput,
                 verbosity: Int = ConfigDefaults.launcherVerbosity,
@@ -50,6 +58,8 @@ public struct LauncherConfig: Sendable, Equatable {
         self.faultTolerance = faultTolerance
         self.maxServerRestarts = maxServerRestarts
         self.launcherPort = launcherPort
+        self.bindAddress = bindAddress
+        self.advertisedHost = advertisedHost
         self.serverTimeout = serverTimeout
         self.stdOutput = stdOutput
         self.verbosity = verbosity

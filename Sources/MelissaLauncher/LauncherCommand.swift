@@ -97,14 +97,17 @@ public enum LauncherCommand {
                 return LauncherExitCode.studyFailed
             }
             zap = try ZAPHandler(context: context, policies: [.control: ZAPPolicy(curveKeys: [serverKeys.publicKey])])
-            channel = try ServerChannel(context: context, port: settings.launcherPort, keys: launcherKeys)
+            channel = try ServerChannel(context: context, bindAddress: settings.bindAddress, host: settings.launcherHost,
+                                        port: settings.launcherPort, keys: launcherKeys)
         } catch {
-            console.error("cannot open the launcher socket on 127.0.0.1:\(settings.launcherPort): \(error)")
+            console.error("cannot open the launcher socket on \(settings.bindAddress):\(settings.launcherPort) "
+                          + "(launcher_config.bind_address, launcher_port): \(error)")
             return LauncherExitCode.studyFailed
         }
         // Stopped last, on every way out (its thread holds the context open).
         defer { zap.stop() }
-        console.log(.notice, "launcher listening on \(channel.endpoint)")
+        console.log(.notice, "launcher listening on \(channel.endpoint)"
+                    + (settings.bindAddress == "127.0.0.1" ? "" : " (bound to \(settings.bindAddress))"))
 
         let endpoint = channel.endpoint
         // Every server of the study starts the same way; a restart (or a resumed study) adds

@@ -15,6 +15,9 @@ extension LauncherSettings {
             jobLimit: max(1, launcher.jobLimit),
             timerDelay: launcher.timerDelay,
             launcherPort: launcher.launcherPort,
+            // Slurm and OAR may put the server on another node than the launcher's.
+            bindAddress: launcher.bindAddress ?? (launcher.scheduler == .openmpi ? "127.0.0.1" : "*"),
+            advertisedHost: launcher.advertisedHost,
             serverTimeout: launcher.serverTimeout,
             stdOutput: launcher.stdOutput,
             verbosity: launcher.verbosity,

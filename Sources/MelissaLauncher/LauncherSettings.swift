@@ -1,3 +1,5 @@
+import MelissaTransport
+
 /// What the launcher needs from the study config, in one flat value.
 ///
 /// Built from `StudyConfig` in exactly one place (`LauncherSettings+StudyConfig.swift`), so a
@@ -19,6 +21,10 @@ struct LauncherSettings: Equatable, Sendable {
     var timerDelay: Double
     /// `launcher_port`: first port tried for the launcher's socket.
     var launcherPort: Int
+    /// `bind_address`: the interface the launcher's socket binds (`*` = all).
+    var bindAddress: String = "127.0.0.1"
+    /// `advertised_host`: the host in the address given to the server; nil = from `bindAddress`.
+    var advertisedHost: String?
     /// `server_timeout`: seconds of silence after which the server counts as dead.
     var serverTimeout: Double
     /// `std_output`: keep client stdout/stderr in `client_logs/`.
@@ -46,6 +52,17 @@ struct LauncherSettings: Equatable, Sendable {
     var terminationGrace: Double = 5
     /// Extra seconds the server gets to say hello, on top of `serverTimeout` (MPI start-up is slow).
     var helloAllowance: Double = 30
+
+    /// The host the server connects to: `advertised_host`, else loopback when bound to it, this
+    /// machine's host name when bound to every interface, else the bound address itself.
+    var launcherHost: String {
+        if let advertisedHost { return advertisedHost }
+        switch bindAddress {
+        case "127.0.0.1", "localhost": return "127.0.0.1"
+        case "*", "0.0.0.0": return HostName.current()
+        default: return bindAddress
+        }
+    }
 
     /// Where client output goes when `stdOutput` is on.
     var clientLogDirectory: String { studyDirectory + "/client_logs" }

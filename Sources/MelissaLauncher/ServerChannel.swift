@@ -12,18 +12,19 @@ final class ServerChannel {
     }
 
     let socket: ZMQSocket
-    /// The endpoint actually bound (`tcp://127.0.0.1:<port>`).
+    /// The address the server connects to (`tcp://<host>:<port bound>`).
     let endpoint: String
 
-    /// Binds a ROUTER on 127.0.0.1 at `port`, or the next free port if it is taken, as a
-    /// CURVE server with the launcher's `keys` (the context's ZAP handler decides who gets in).
-    init(context: ZMQContext, port: Int, keys: CurveKeyPair) throws(ZMQError) {
+    /// Binds a ROUTER on `bindAddress` at `port`, or the next free port if it is taken, as a
+    /// CURVE server with the launcher's `keys` (the context's ZAP handler decides who gets in);
+    /// the server is told to connect to `host`.
+    init(context: ZMQContext, bindAddress: String, host: String, port: Int, keys: CurveKeyPair) throws(ZMQError) {
         socket = try context.socket(.router)
         // Linger 0: at exit, unsent messages to a server that is gone must not block us.
         try socket.setTimeouts(linger: 0)
         try socket.becomeCurveServer(keys, domain: .control)
-        let bound = try socket.bindFirstFree(address: "127.0.0.1", port: port)
-        endpoint = "tcp://127.0.0.1:\(bound)"
+        let bound = try socket.bindFirstFree(address: bindAddress, port: port)
+        endpoint = "tcp://\(host):\(bound)"
     }
 
     /// Every message waiting now; never blocks.

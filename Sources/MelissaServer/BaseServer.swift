@@ -136,7 +136,7 @@ open class BaseServer {
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
-        host = config.serverConfig.advertisedHost ?? Self.hostName()
+        host = config.serverConfig.advertisedHost ?? HostName.current()
         let bindAddress = config.serverConfig.bindAddress
         context = try ZMQContext()
         // Clients hold the client key, server ranks the server key; nobody else gets in, and
@@ -557,12 +557,5 @@ open class BaseServer {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "127.0.0.1" }
-        let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "127.0.0.1" : name
     }
 }

@@ -51,6 +51,8 @@ let fullConfigText = """
         "timer_delay": 0.5,
         "fault_tolerance": true,
         "launcher_port": 6000,
+        "bind_address": "*",
+        "advertised_host": "login-1.cluster_a",
         "server_timeout": 30,
         "std_output": false,
         "verbosity": 3

@@ -21,7 +21,8 @@ final class ValidConfigTests: XCTestCase {
             cacheLimitMB: 256.5, checkpointInterval: 600))
         XCTAssertEqual(config.launcherConfig, LauncherConfig(
             scheduler: .openmpi, schedulerArgClient: ["-n", "2"], schedulerArgServer: ["-n", "1", "--oversubscribe"],
-            jobLimit: 8, timerDelay: 0.5, faultTolerance: true, launcherPort: 6000, serverTimeout: 30,
+            jobLimit: 8, timerDelay: 0.5, faultTolerance: true, launcherPort: 6000,
+            bindAddress: "*", advertisedHost: "login-1.cluster_a", serverTimeout: 30,
             stdOutput: false, verbosity: 3))
         XCTAssertEqual(config.clientConfig, ClientConfig(
             executableCommand: "./heatc", commandDefaultArgs: ["--quiet"],

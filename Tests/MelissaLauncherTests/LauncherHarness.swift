@@ -116,7 +116,7 @@ final class LauncherProcess {
 
     private static func endpoint(in text: String) -> String? {
         for line in text.split(separator: "\n") {
-            if let range = line.range(of: "launcher listening on ") { return String(line[range.upperBound...]) }
+            if let range = line.range(of: "launcher listening on ") { return String(line[range.upperBound...].prefix { !$0.isWhitespace }) }
         }
         return nil
     }

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -94,6 +95,9 @@ def test_the_study_runs_on_slurm_and_every_job_completes_in_slurms_accounting(tm
     assert live_jobs(launcher.pid) == []
     # The launcher said which Slurm job ran each group.
     assert "submitted as slurm job" in out
+    # The server (a Slurm job, which could run on another node) reached the launcher at its
+    # host name, not at loopback.
+    assert f"launcher listening on tcp://{socket.gethostname()}:" in out and "(bound to *)" in out, out
 
 
 def test_a_job_cancelled_with_scancel_is_failed_and_run_again(tmp_path, prefix):
