@@ -16,18 +16,7 @@ extension ConfigValidator {
         let launcherPort = r.int("launcher_port", required: false, range: 1...65535)
         let bindAddress = r.string("bind_address", required: false)
         let advertisedHost = r.string("advertised_host", required: false)
-        // They end up in a ZeroMQ endpoint (tcp://host:port) the server connects to.
-        for (key, value, wildcard) in [("bind_address", bindAddress, true), ("advertised_host", advertisedHost, false)] {
-            guard let value else { continue }
-            let allowed = { (c: Unicode.Scalar) in
-                (("0"..."9").contains(c) || ("a"..."z").contains(c) || ("A"..."Z").contains(c)
-                    || c == "." || c == "-" || c == "_" || (wildcard && c == "*"))
-            }
-            if !value.unicodeScalars.allSatisfy(allowed) || (wildcard && value.contains("*") && value != "*") {
-                issues.add(path.appending(key), "must be a host name or an IPv4 address"
-                           + (wildcard ? " (or \"*\" for every interface)" : "") + ", got \"\(value.prefix(80))\"")
-            }
-        }
+        checkAddresses(bind: bindAddress, advertised: advertisedHost, path: path, issues: issues)
         let serverTimeout = r.number("server_timeout", required: false, greaterThan: 0,
                                      atMost: ConfigDefaults.maximumSeconds)
         let stdOutput = r.bool("std_output", required: false)
@@ -78,6 +67,7 @@ extension ConfigValidator {
         let dataPort = r.int("data_port", required: false, range: 1...65535)
         let bindAddress = r.string("bind_address", required: false)
         let advertisedHost = r.string("advertised_host", required: false)
+        checkAddresses(bind: bindAddress, advertised: advertisedHost, path: path, issues: issues)
         let memoryLimit = r.number("memory_limit_mb", required: false, greaterThan: 0,
                                    atMost: ConfigDefaults.maximumMegabytes)
         let dataEncryption = r.bool("data_encryption", required: false)
@@ -92,5 +82,21 @@ extension ConfigValidator {
         return ServerConfig(preprocessingCommands: preprocessing ?? [], connectionPort: connection, dataPort: data,
                             bindAddress: bindAddress ?? ConfigDefaults.bindAddress, advertisedHost: advertisedHost,
                             memoryLimitMB: memoryLimit, dataEncryption: dataEncryption ?? true)
+    }
+
+    /// `bind_address` and `advertised_host` end up in ZeroMQ endpoints (`tcp://host:port`): a
+    /// host name, an interface name or an IPv4 address; `*` (every interface) only to bind.
+    static func checkAddresses(bind: String?, advertised: String?, path: ConfigPath, issues: IssueCollector) {
+        for (key, value, wildcard) in [("bind_address", bind, true), ("advertised_host", advertised, false)] {
+            guard let value else { continue }
+            let allowed = { (c: Unicode.Scalar) in
+                ("0"..."9").contains(c) || ("a"..."z").contains(c) || ("A"..."Z").contains(c)
+                    || c == "." || c == "-" || c == "_" || (wildcard && c == "*")
+            }
+            if !value.unicodeScalars.allSatisfy(allowed) || (wildcard && value.contains("*") && value != "*") {
+                issues.add(path.appending(key), "must be a host name or an IPv4 address"
+                           + (wildcard ? " (or \"*\" for every interface)" : "") + ", got \"\(value.prefix(80))\"")
+            }
+        }
     }
 }
