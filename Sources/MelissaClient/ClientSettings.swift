@@ -3,7 +3,7 @@ import MelissaTransport
 
 /// The keys a client authenticates with (docs/SECURITY.md): its study's client pair, the
 /// server's public key, and the data password for servers whose data sockets use PLAIN.
-public struct ClientCurve: Equatable, Sendable {
+public struct ClientCredentials: Equatable, Sendable {
     /// The study's client key pair.
     public var keys: CurveKeyPair
     /// The study's server public key (Z85).
@@ -12,9 +12,8 @@ public struct ClientCurve: Equatable, Sendable {
     /// handshake reply asks for PLAIN, so a study without one still runs encrypted).
     public var dataPassword: Result<String, StudyKeysError>
 
-    /// A client identity for CURVE.
-    public init(keys: CurveKeyPair, serverPublicKey: String,
-                dataPassword: Result<String, StudyKeysError> = .failure(.missing(path: "data.password"))) {
+    /// A client's credentials: CURVE keys, and the data password or why it is missing.
+    public init(keys: CurveKeyPair, serverPublicKey: String, dataPassword: Result<String, StudyKeysError>) {
         self.keys = keys
         self.serverPublicKey = serverPublicKey
         self.dataPassword = dataPassword
@@ -33,7 +32,7 @@ public struct ClientSettings: Equatable, Sendable {
     public var sendHighWaterMark: Int32?
     /// The study's keys from `$MELISSA_STUDY_DIR/keys` when that directory exists (every
     /// study the launcher runs has one); nil connects without CURVE.
-    public var curve: ClientCurve?
+    public var credentials: ClientCredentials?
 
     /// Default handshake timeout in seconds.
     public static let defaultConnectTimeout: Double = 60
@@ -41,12 +40,12 @@ public struct ClientSettings: Equatable, Sendable {
     /// Builds settings from explicit values (tests, Swift simulations).
     public init(simulationID: UInt32, serverAddress: String,
                 connectTimeout: Double = ClientSettings.defaultConnectTimeout, sendHighWaterMark: Int32? = nil,
-                curve: ClientCurve? = nil) {
+                credentials: ClientCredentials? = nil) {
         self.simulationID = simulationID
         self.serverAddress = serverAddress
         self.connectTimeout = connectTimeout
         self.sendHighWaterMark = sendHighWaterMark
-        self.curve = curve
+        self.credentials = credentials
     }
 
     /// Reads and validates the `MELISSA_*` variables; errors name the variable and what was expected.
@@ -55,10 +54,10 @@ public struct ClientSettings: Equatable, Sendable {
         serverAddress = try Self.serverAddress(environment)
         connectTimeout = try Self.timeout(environment)
         sendHighWaterMark = try Self.highWaterMark(environment)
-        curve = try Self.curve(environment)
+        credentials = try Self.credentials(environment)
     }
 
-    private static func curve(_ env: [String: String]) throws(ClientError) -> ClientCurve? {
+    private static func credentials(_ env: [String: String]) throws(ClientError) -> ClientCredentials? {
         let name = "MELISSA_STUDY_DIR"
         guard let study = env[name], !study.isEmpty else { return nil }
         var info = stat()
@@ -66,7 +65,7 @@ public struct ClientSettings: Equatable, Sendable {
         do {
             let password: Result<String, StudyKeysError>
             do throws(StudyKeysError) { password = .success(try StudyKeys.loadDataPassword(in: study)) } catch { password = .failure(error) }
-            return ClientCurve(keys: try StudyKeys.load(.client, in: study),
+            return ClientCredentials(keys: try StudyKeys.load(.client, in: study),
                                serverPublicKey: try StudyKeys.load(.server, in: study).publicKey,
                                dataPassword: password)
         } catch {

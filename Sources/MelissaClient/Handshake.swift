@@ -51,7 +51,7 @@ extension MelissaClient {
             socket = try context.socket(.req)
             // Linger 0: an unanswered request must not keep the process alive at context teardown.
             try socket.setTimeouts(send: milliseconds, receive: milliseconds, linger: 0)
-            if let curve = settings.curve { try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey) }
+            if let curve = settings.credentials { try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey) }
             try socket.connect(address)
             let request = HandshakeRequest(simulationID: settings.simulationID,
                                            clientCommSize: UInt32(clamping: clientCommSize))

@@ -128,7 +128,7 @@ public final class MelissaClient {
         // PLAIN (data_encryption off): the study's password, checked by every server rank.
         var password: String?
         if mechanism == .plain {
-            switch settings.curve?.dataPassword {
+            switch settings.credentials?.dataPassword {
             case let .success(value)?: password = value
             case let .failure(error)?: throw .dataPasswordUnavailable(reason: error.description)
             case nil: throw .dataPasswordUnavailable(reason: "MELISSA_STUDY_DIR is unset or has no keys directory")
@@ -145,7 +145,7 @@ public final class MelissaClient {
                 if let hwm = settings.sendHighWaterMark { try socket.setHighWaterMarks(send: hwm) }
                 if let password {
                     try socket.becomePlainClient(password: password)
-                } else if let curve = settings.curve {
+                } else if let curve = settings.credentials {
                     try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey)
                 }
                 try socket.connect(endpoint)

@@ -58,7 +58,7 @@ struct LauncherSettings: Equatable, Sendable {
     var launcherHost: String {
         if let advertisedHost { return advertisedHost }
         switch bindAddress {
-        case "127.0.0.1", "localhost": return "127.0.0.1"
+        case "127.0.0.1", "localhost", "lo": return "127.0.0.1"
         case "*", "0.0.0.0": return HostName.current()
         default: return bindAddress
         }

@@ -49,9 +49,9 @@ final class ClientSettingsTests: XCTestCase {
         let study = "/tmp/melissa-client-keys-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: study, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: study) }
-        XCTAssertNil(try settings(["MELISSA_STUDY_DIR": study]).curve, "a study without keys/ connects without CURVE")
+        XCTAssertNil(try settings(["MELISSA_STUDY_DIR": study]).credentials, "a study without keys/ connects without CURVE")
         let keys = try StudyKeys.create(in: study)
-        let curve = try XCTUnwrap(try settings(["MELISSA_STUDY_DIR": study]).curve)
+        let curve = try XCTUnwrap(try settings(["MELISSA_STUDY_DIR": study]).credentials)
         XCTAssertEqual(curve.keys, keys[.client])
         XCTAssertEqual(curve.serverPublicKey, keys[.server]?.publicKey)
         chmod(StudyKeys.path(.client, in: study), 0o644)

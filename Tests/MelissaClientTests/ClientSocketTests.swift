@@ -104,11 +104,11 @@ final class ClientSocketTests: XCTestCase {
         let other = try FakeServer(serverRanks: 1, answer: .bytes(reply), handshakeKeys: serverKeys)
         defer { other.shutDown() }
         let path = "/tmp/study/keys/data.password"
-        let curve = ClientCurve(keys: try CurveKeyPair.generate(), serverPublicKey: serverKeys.publicKey,
+        let credentials = ClientCredentials(keys: try CurveKeyPair.generate(), serverPublicKey: serverKeys.publicKey,
                                 dataPassword: .failure(.insecure(path: path, mode: 0o644, expected: 0o600)))
         let client = try MelissaClient(
             communicator: try TestMPI.world(),
-            settings: ClientSettings(simulationID: 7, serverAddress: other.handshakeEndpoint, connectTimeout: 10, curve: curve),
+            settings: ClientSettings(simulationID: 7, serverAddress: other.handshakeEndpoint, connectTimeout: 10, credentials: credentials),
             diagnostics: { _ in })
         XCTAssertThrowsError(try client.register(field: "x", localSize: 4)) { error in
             guard case .dataPasswordUnavailable? = error as? ClientError else { return XCTFail("\(error)") }
