@@ -1,6 +1,5 @@
 import Foundation
 import MelissaConfig
-import MelissaProtocol
 import MelissaTransport
 import XCTest
 @testable import MelissaLauncher
@@ -50,11 +49,7 @@ final class LauncherAddressTests: XCTestCase {
         let launcher = try harness.start()
         let endpoint = try launcher.endpoint()
         XCTAssertEqual(endpoint.split(separator: ":").dropLast().joined(separator: ":"), "tcp://\(HostName.current())")
-        let server = try FakeServerSocket(endpoint: endpoint, study: harness.studyDirectory)
-        try server.hello()
-        XCTAssertEqual(try server.next(), .welcome(session: server.session))
-        try server.send(.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: "done"))
-        try harness.stopFakeServer(exitCode: 0)
+        try harness.runEmptyStudy(at: endpoint)
         XCTAssertEqual(launcher.exitCode(timeout: 20), 0, launcher.stdout + launcher.stderr)
         XCTAssertTrue(launcher.stdout.contains("(bound to *)"), launcher.stdout)
         XCTAssertTrue(TestSupport.read(harness.studyDirectory + "/server.out").contains("address=\(endpoint)\n"),

@@ -150,11 +150,7 @@ final class LauncherEndToEndTests: XCTestCase {
         try stranger.requestJob(group: 0, members: [JobMember(simulationID: 0, script: script)])
         XCTAssertThrowsError(try stranger.next(timeout: 2), "a stranger must hear nothing")
         // The real server (the study's key) still gets in and is welcomed.
-        let server = try FakeServerSocket(endpoint: endpoint, study: harness.studyDirectory)
-        try server.hello()
-        XCTAssertEqual(try server.next(), .welcome(session: server.session))
-        try server.send(.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: "done"))
-        try harness.stopFakeServer(exitCode: 0)
+        try harness.runEmptyStudy(at: endpoint)
         XCTAssertEqual(launcher.exitCode(timeout: 20), 0, launcher.stdout + launcher.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: ran), "the stranger's job ran")
         let out = launcher.stdout

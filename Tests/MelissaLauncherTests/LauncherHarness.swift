@@ -78,6 +78,16 @@ final class LauncherHarness {
     func stopFakeServer(exitCode: Int32 = 0) throws {
         try "\(exitCode)".write(toFile: studyDirectory + "/fake-server.stop", atomically: true, encoding: .utf8)
     }
+
+    /// The study's real server with nothing to do: connects to `endpoint` with the study's
+    /// key, must be welcomed, ends the study, and the fake server process exits 0.
+    func runEmptyStudy(at endpoint: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let server = try FakeServerSocket(endpoint: endpoint, study: studyDirectory)
+        try server.hello()
+        XCTAssertEqual(try server.next(), .welcome(session: server.session), file: file, line: line)
+        try server.send(.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: "done"))
+        try stopFakeServer(exitCode: 0)
+    }
 }
 
 /// A running `melissa-launcher`.

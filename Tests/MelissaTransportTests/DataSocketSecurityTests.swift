@@ -10,31 +10,17 @@ final class DataSocketSecurityTests: XCTestCase {
     private var study = ""
 
     override func setUpWithError() throws {
-        study = "/tmp/melissa-data-security-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: study, withIntermediateDirectories: true)
+        study = try makeStudyDirectory("data-security-tests")
     }
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: study)
     }
 
-    private func mode(_ path: String) -> UInt32 {
-        var info = stat()
-        XCTAssertEqual(stat(path, &info), 0, path)
-        return UInt32(info.st_mode) & 0o777
-    }
-
-    /// Fails unless nothing arrives on `pull` within its receive timeout.
-    private func assertNothingArrives(_ pull: ZMQSocket, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try pull.receiveMultipart(), message, file: file, line: line) { error in
-            XCTAssertTrue((error as? ZMQError)?.isTimeout ?? false, "\(error)", file: file, line: line)
-        }
-    }
-
     func testTheDataPasswordIsPrivateRandomAndInTheDocumentedFormat() throws {
         try StudyKeys.create(in: study)
         let file = StudyKeys.dataPasswordPath(in: study)
-        XCTAssertEqual(mode(file), 0o600)
+        XCTAssertEqual(fileMode(file), 0o600)
         let password = try StudyKeys.loadDataPassword(in: study)
         XCTAssertEqual(password.count, 64)
         XCTAssertTrue(password.allSatisfy(\.isHexDigit), password)
@@ -69,7 +55,7 @@ final class DataSocketSecurityTests: XCTestCase {
             XCTAssertEqual(error as? StudyKeysError, .missing(path: file))
         }
         XCTAssertEqual(try StudyKeys.create(in: study), keys, "a resume keeps the CURVE keys")
-        XCTAssertEqual(mode(file), 0o600)
+        XCTAssertEqual(fileMode(file), 0o600)
         let password = try StudyKeys.loadDataPassword(in: study)
         XCTAssertEqual(try StudyKeys.create(in: study), keys)
         XCTAssertEqual(try StudyKeys.loadDataPassword(in: study), password, "and an existing password is kept")

@@ -87,3 +87,25 @@ final class Pipe {
         return Glibc.read(readEnd, &b, 1) == 1 ? b : nil
     }
 }
+
+/// A fresh study directory for key tests (`/tmp/melissa-<label>-<pid>-<random>`).
+func makeStudyDirectory(_ label: String) throws -> String {
+    let path = "/tmp/melissa-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The permission bits of `path` (fails the test when it cannot be read).
+func fileMode(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> UInt32 {
+    var info = stat()
+    XCTAssertEqual(stat(path, &info), 0, path, file: file, line: line)
+    return UInt32(info.st_mode) & 0o777
+}
+
+/// Fails unless nothing arrives on `socket` within its receive timeout (a refused peer's
+/// messages must never be delivered).
+func assertNothingArrives(_ socket: ZMQSocket, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try socket.receiveMultipart(), message, file: file, line: line) { error in
+        XCTAssertTrue((error as? ZMQError)?.isTimeout ?? false, "\(error)", file: file, line: line)
+    }
+}

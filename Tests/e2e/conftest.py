@@ -66,8 +66,9 @@ def write_config(tmp, cfg, comment="written by the end-to-end tests"):
 
 
 def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2, client_ranks=2,
-                 executable=None, extra_args=(), job_limit=2, preprocessing=(), group_size=1):
-    """A small heat2d study in `tmp`, its raw outputs dumped for the numpy oracle."""
+                 executable=None, extra_args=(), job_limit=2, preprocessing=(), group_size=1, server=None):
+    """A small heat2d study in `tmp`, its raw outputs dumped for the numpy oracle; `server`
+    adds or overrides server_config keys."""
     dump = tmp / "dump"
     dump.mkdir(exist_ok=True)
     cfg = base_config(tmp, sims=sims, steps=steps, executable=executable or prefix / "bin" / "heat2d",
@@ -75,6 +76,7 @@ def study_config(tmp, prefix, *, sims=6, steps=12, nx=24, ny=15, server_ranks=2,
                       server_ranks=server_ranks, client_ranks=client_ranks, job_limit=job_limit,
                       group_size=group_size,
                       preprocessing=[f"export HEAT2D_DUMP_DIR={dump}", *preprocessing])
+    cfg["server_config"].update(server or {})
     return write_config(tmp, cfg), dump
 
 

@@ -57,10 +57,8 @@ def read_keys(study, name):
 @pytest.mark.parametrize("encrypted", [True, False], ids=["curve-data", "plain-data"])
 def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix, encrypted):
     sims, steps, n = 4, 20, 24 * 15
-    config, dump = study_config(tmp_path, prefix, sims=sims, steps=steps, extra_args=["--substeps", 20000])
-    cfg = json.loads("".join(l for l in config.read_text().splitlines(True) if not l.startswith("//")))
-    cfg.setdefault("server_config", {})["data_encryption"] = encrypted
-    config.write_text(json.dumps(cfg))
+    config, dump = study_config(tmp_path, prefix, sims=sims, steps=steps, extra_args=["--substeps", 20000],
+                                server={"data_encryption": encrypted})
     study = tmp_path / "study"
     marker = tmp_path / "stranger-job-ran"
     log = tmp_path / "launcher.out"
