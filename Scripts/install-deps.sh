@@ -1,20 +1,158 @@
 #!/usr/bin/env bash
-# Installs what the project needs from Debian (libzmq, Open MPI, NetCDF, pkg-config) and a
-# Python virtual environment for the test oracles (numpy, pytest, pyzmq, netCDF4, iterative-stats). Idempotent.
+# The one list of what the project installs: Debian packages by group, and the Python
+# virtual environment of the test oracles. Both README commands and the cluster scripts
+# use it. Idempotent and quiet: it prints one line per group it installs and nothing when
+# everything is there; a package that cannot be installed stops it with a message naming it.
+#
+#   Scripts/install-deps.sh [GROUP...]          install GROUPs (default: build python)
+#   Scripts/install-deps.sh --list GROUP...     print the Debian packages of GROUPs
+#   Scripts/install-deps.sh --missing GROUP...  print those not installed (exit 1 if any)
+#
+# Groups:
+#   build    compilers, libzmq, Open MPI, NetCDF, pkg-config: build the project, run a study
+#   python   .venv with numpy, pytest, pyzmq, netCDF4 and iterative-stats (the test oracles)
+#   slurm    Slurm and munge, for the one-node Slurm of Scripts/slurm-cluster.sh
+#   oar      OAR 2.5, PostgreSQL and OpenSSH's server, for Scripts/oar-cluster.sh
+#   browser  headless Chromium, which renders the status page in its test
+#   test     what Scripts/test.sh uses: build python slurm oar browser, without the groups
+#            that MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1 or MELISSA_SKIP_BROWSER=1 skip
+#
+# Environment: MELISSA_VENV (default <repo>/.venv) is where the python group installs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-need=()
-for p in libzmq3-dev libopenmpi-dev openmpi-bin pkg-config python3-venv libnetcdf-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  echo "installing Debian packages: ${need[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-if [ ! -x "$root/.venv/bin/python" ]; then
-  python3 -m venv "$root/.venv"
-fi
-"$root/.venv/bin/python" -c "import numpy, pytest, zmq, netCDF4, iterative_stats" 2>/dev/null || \
-  "$root/.venv/bin/pip" install -q numpy pytest pyzmq netCDF4 iterative-stats
+venv=${MELISSA_VENV:-$root/.venv}
+
+# Debian packages per group. gcc/g++/make are on most images already; listed because
+# mpicc, the examples and the C ABI tests need them.
+declare -A DEBIAN=(
+  [build]="gcc g++ make pkg-config libzmq3-dev libopenmpi-dev openmpi-bin libnetcdf-dev"
+  [python]="python3 python3-venv"
+  [slurm]="slurmctld slurmd slurm-client munge"
+  [oar]="oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server"
+  [browser]="chromium"
+)
+# Python modules the tests import, as "module:PyPI name".
+PYTHON=(numpy:numpy pytest:pytest zmq:pyzmq netCDF4:netCDF4 iterative_stats:iterative-stats)
+
+die() { echo "install-deps: error: $*" >&2; exit 1; }
+
+# expand GROUP...: sets `groups` to the groups named, once each, with `test` replaced by
+# what the suite uses.
+expand() {
+  local g wanted=()
+  for g in "$@"; do
+    case $g in
+      test)
+        wanted+=(build python)
+        [ "${MELISSA_SKIP_SLURM:-0}" = 1 ] || wanted+=(slurm)
+        [ "${MELISSA_SKIP_OAR:-0}" = 1 ] || wanted+=(oar)
+        [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser) ;;
+      all) wanted+=(build python slurm oar browser) ;;
+      build|python|slurm|oar|browser) wanted+=("$g") ;;
+      *) die "unknown group '$g' (groups: build python slurm oar browser test all)" ;;
+    esac
+  done
+  groups=()
+  for g in "${wanted[@]}"; do
+    [[ " ${groups[*]} " == *" $g "* ]] || groups+=("$g")
+  done
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# Missing Debian packages of the groups, as "package group" lines.
+missing_packages() {
+  local g p
+  for g in "$@"; do
+    for p in ${DEBIAN[$g]}; do installed "$p" || echo "$p $g"; done
+  done | awk '!seen[$1]++'
+}
+
+apt_install() {  # apt_install LOG PACKAGE...: quiet, waits for another apt run to finish
+  local log=$1; shift
+  # Package scripts may be barred from starting services (policy-rc.d on containers);
+  # the cluster scripts start every daemon by hand, so that is fine.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -o DPkg::Lock::Timeout=600 \
+    -y -q --no-install-recommends "$@" >>"$log" 2>&1
+}
+
+install_debian() {
+  local lines; lines=$(missing_packages "$@")
+  [ -z "$lines" ] && return 0
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "Debian packages are missing ($(echo $(cut -d' ' -f1 <<<"$lines"))) and this is neither root nor has sudo"
+    sudo=sudo
+  fi
+  local pkgs; pkgs=$(cut -d' ' -f1 <<<"$lines")
+  local g
+  for g in "$@"; do
+    local mine; mine=$(awk -v g="$g" '$2 == g {print $1}' <<<"$lines")
+    [ -n "$mine" ] && echo "install-deps: $g: installing $(echo $mine)"
+  done
+  local log; log=$(mktemp /tmp/melissa-install-deps.XXXXXX.log)
+  $sudo apt-get update -q >>"$log" 2>&1 || { tail -n 5 "$log" >&2; die "apt-get update failed (log: $log)"; }
+  # shellcheck disable=SC2086
+  if ! apt_install "$log" $pkgs; then
+    # Find the package that cannot be installed, so the message can name it.
+    local p
+    while read -r p g; do
+      installed "$p" && continue
+      if ! apt_install "$log" "$p"; then
+        tail -n 5 "$log" >&2
+        die "cannot install the Debian package '$p' (group $g); full log: $log"
+      fi
+    done <<<"$lines"
+    tail -n 5 "$log" >&2
+    die "apt-get install $(echo $pkgs) failed (log: $log)"
+  fi
+  local still; still=$(missing_packages "$@")
+  [ -z "$still" ] || die "apt-get reported success but these packages are not installed: $(echo $(cut -d' ' -f1 <<<"$still")) (log: $log)"
+  rm -f "$log"
+}
+
+install_python() {
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || die "python3 -m venv $venv failed (is python3-venv installed?)"
+  fi
+  local need=() entry
+  for entry in "${PYTHON[@]}"; do
+    "$venv/bin/python" -c "import ${entry%%:*}" 2>/dev/null || need+=("${entry#*:}")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "install-deps: python: installing ${need[*]} into $venv"
+  local log; log=$(mktemp /tmp/melissa-install-deps.XXXXXX.log)
+  if ! "$venv/bin/pip" install -q --disable-pip-version-check "${need[@]}" >>"$log" 2>&1; then
+    local p
+    for p in "${need[@]}"; do
+      "$venv/bin/pip" install -q --disable-pip-version-check "$p" >>"$log" 2>&1 || {
+        tail -n 5 "$log" >&2; die "cannot install the PyPI package '$p' into $venv; full log: $log"; }
+    done
+  fi
+  for entry in "${PYTHON[@]}"; do
+    "$venv/bin/python" -c "import ${entry%%:*}" 2>>"$log" \
+      || die "the PyPI package '${entry#*:}' installed but 'import ${entry%%:*}' fails (log: $log)"
+  done
+  rm -f "$log"
+}
+
+mode=install
+case ${1:-} in
+  --list) mode=list; shift ;;
+  --missing) mode=missing; shift ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+esac
+[ $# -gt 0 ] || set -- build python
+expand "$@"
+
+case $mode in
+  list)
+    for g in "${groups[@]}"; do for p in ${DEBIAN[$g]}; do echo "$p"; done; done | awk '!seen[$0]++' ;;
+  missing)
+    out=$(missing_packages "${groups[@]}")
+    [ -z "$out" ] || { cut -d' ' -f1 <<<"$out"; exit 1; } ;;
+  install)
+    install_debian "${groups[@]}"
+    for g in "${groups[@]}"; do [ "$g" = python ] && install_python; done
+    exit 0 ;;
+esac

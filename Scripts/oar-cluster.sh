@@ -2,7 +2,7 @@
 # A real one-node OAR 2.5 batch system on this machine (Debian 12, run as root,
 # no systemd), for testing Melissa's OAR backend against the real commands.
 #
-#   Scripts/oar-cluster.sh install   # apt packages (idempotent)
+#   Scripts/oar-cluster.sh install   # Debian packages (Scripts/install-deps.sh oar)
 #   Scripts/oar-cluster.sh start     # postgres + db + oar.conf + node sshd + oar-server + resources + job user
 #   Scripts/oar-cluster.sh status
 #   Scripts/oar-cluster.sh stop      # oardel unfinished jobs, then stop only what `start` started
@@ -21,6 +21,7 @@
 # resource manager; see write_job_resource_manager).
 set -euo pipefail
 
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${MELISSA_OAR_STATE:-/var/tmp/melissa-oar}
 PG_PORT=${MELISSA_OAR_PG_PORT:-55432}
 JOB_USER=${MELISSA_OAR_USER:-melissa-oar}
@@ -40,7 +41,6 @@ OAR_SERVER_PORT=6666      # SERVER_PORT in oar.conf
 SYSTEM_SERVER_PID=/var/run/oar-server.pid
 JRM_STOCK=/etc/oar/job_resource_manager_cgroups.pl
 JRM_COPY=/etc/oar/melissa_job_resource_manager_cgroups.pl
-PACKAGES=(oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server)
 
 log() { echo "oar-cluster: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -51,8 +51,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
 # line contains $2, to guard against a recycled pid).
 pid_alive() {
     local file=$1 pattern=${2:-} pid
-    [ -s "$file" ] || return 1
-    pid=$(head -n1 "$file" | tr -dc 0-9)
+    # The file may vanish between the two reads (a daemon removes it as it exits).
+    pid=$(head -n1 "$file" 2>/dev/null | tr -dc 0-9) || true
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
     [ -z "$pattern" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"
 }
@@ -77,7 +77,8 @@ wait_for() {
 # Stop the process whose pid is in file $1 (TERM, then KILL after $2 s).
 stop_pidfile() {
     local file=$1 secs=$2 pid
-    pid=$(head -n1 "$file" | tr -dc 0-9)
+    pid=$(head -n1 "$file" 2>/dev/null | tr -dc 0-9) || true
+    [ -n "$pid" ] || { rm -f "$file"; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_for "$secs" eval "! kill -0 $pid 2>/dev/null"; then
         log "pid $pid ignored TERM for ${secs}s, sending KILL"
@@ -89,20 +90,14 @@ stop_pidfile() {
 # ---------------------------------------------------------------------------
 cmd_install() {
     need_root
-    local missing=() p
-    for p in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then
-        log "packages already installed"
-        return 0
-    fi
-    log "installing ${missing[*]}"
-    # DPkg::Lock::Timeout: wait for another apt run (someone else may be
-    # installing) instead of failing at once. Package scripts cannot start
-    # services here (policy-rc.d); `start` starts everything by hand.
-    DEBIAN_FRONTEND=noninteractive apt-get install -o DPkg::Lock::Timeout=600 \
-        -y --no-install-recommends "${missing[@]}"
+    "$ROOT/Scripts/install-deps.sh" oar
+}
+
+# Exits with one line naming what is missing when OAR's packages are not installed.
+require_installed() {
+    local missing
+    missing=$("$ROOT/Scripts/install-deps.sh" --missing oar) && return 0
+    die "OAR is not installed (missing Debian packages: $(echo $missing)); run Scripts/install-deps.sh oar"
 }
 
 # ---------------------------------------------------------------------------
@@ -267,7 +262,7 @@ all_alive() {
 
 cmd_start() {
     need_root
-    command -v oarsub >/dev/null || die "OAR is not installed: run $0 install"
+    require_installed
     if pg_running && sshd_running && server_running; then
         echo "OAR already running"
         return 0
@@ -300,6 +295,7 @@ no_unfinished_jobs() { [ -z "$(unfinished_jobs)" ]; }
 
 cmd_stop() {
     need_root
+    local stopped=()
     if server_running && pg_running; then
         local jobs
         jobs=$(unfinished_jobs)
@@ -318,34 +314,42 @@ cmd_stop() {
         # its port so that a following start can bind it.
         wait_for 20 eval '! port_listening $OAR_SERVER_PORT' || log "port $OAR_SERVER_PORT still in use"
         rm -f "$SYSTEM_SERVER_PID"
-        log "oar-server stopped"
+        stopped+=(oar-server)
     else
         rm -f "$SERVER_PID"
     fi
     if sshd_running; then
         stop_pidfile "$SSHD_PID" 10
-        log "node sshd stopped"
+        stopped+=("node sshd")
     else
         rm -f "$SSHD_PID"
     fi
     if pg_running; then
         runuser -u postgres -- "$PG_BIN/pg_ctl" stop -w -t 60 -m fast -D "$PG_DATA" >/dev/null
-        log "postgres stopped"
+        stopped+=(postgres)
     fi
-    echo "OAR stopped"
+    if [ ${#stopped[@]} -eq 0 ]; then
+        echo "OAR was not running"
+    else
+        local IFS=,
+        echo "OAR stopped (${stopped[*]})"
+    fi
 }
 
-cmd_status() {
-    local rc=0
-    if pg_running; then echo "postgres:   running (127.0.0.1:$PG_PORT, $PG_DATA)"; else echo "postgres:   stopped"; rc=1; fi
-    if sshd_running; then echo "node sshd:  running (pid $(cat "$SSHD_PID"), port $OAR_NODE_SSHD_PORT)"; else echo "node sshd:  stopped"; rc=1; fi
-    if server_running; then echo "oar-server: running (Almighty pid $(cat "$SERVER_PID"))"; else echo "oar-server: stopped"; rc=1; fi
-    if [ $rc = 0 ]; then
-        echo "nodes:"
-        oarnodes -s 2>&1 | sed 's/^/  /'
-        echo "unfinished jobs: $(echo $(unfinished_jobs))"
+cmd_status() {  # exits 1 unless everything runs; the last line says what is missing
+    require_installed
+    local down=()
+    if pg_running; then echo "postgres:   running (127.0.0.1:$PG_PORT, $PG_DATA)"; else echo "postgres:   stopped"; down+=(postgres); fi
+    if sshd_running; then echo "node sshd:  running (pid $(head -n1 "$SSHD_PID" 2>/dev/null), port $OAR_NODE_SSHD_PORT)"; else echo "node sshd:  stopped"; down+=("node sshd"); fi
+    if server_running; then echo "oar-server: running (Almighty pid $(head -n1 "$SERVER_PID" 2>/dev/null))"; else echo "oar-server: stopped"; down+=(oar-server); fi
+    if [ ${#down[@]} -gt 0 ]; then
+        local IFS=,
+        echo "OAR is not running: ${down[*]} stopped (state in $STATE); start it with Scripts/oar-cluster.sh start"
+        return 1
     fi
-    return $rc
+    echo "nodes:"
+    oarnodes -s 2>&1 | sed 's/^/  /'
+    echo "unfinished jobs: $(echo $(unfinished_jobs))"
 }
 
 case ${1:-} in

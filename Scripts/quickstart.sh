@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-Scripts/install-deps.sh
+Scripts/install-deps.sh build python
 Scripts/build.sh
 source Scripts/mpi-env.sh
 rm -rf studies/quickstart

@@ -3,7 +3,7 @@
 # launcher's slurm backend: Debian's slurmctld + slurmd + munge, no systemd, no cgroups,
 # no slurmdbd (finished jobs are read from the job-completion file with `sacct -c`).
 #
-#   Scripts/slurm-cluster.sh install   # Debian packages (idempotent)
+#   Scripts/slurm-cluster.sh install   # Debian packages (Scripts/install-deps.sh slurm)
 #   Scripts/slurm-cluster.sh start     # writes the config, starts munged, slurmctld, slurmd
 #   Scripts/slurm-cluster.sh stop      # cancels every job, stops only what `start` started
 #   Scripts/slurm-cluster.sh status
@@ -12,6 +12,7 @@
 # (default /var/tmp/melissa-slurm). The config goes to /etc/slurm/slurm.conf, the path
 # every Slurm command reads; a slurm.conf this script did not write is never overwritten.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 state=${MELISSA_SLURM_STATE:-/var/tmp/melissa-slurm}
 conf=/etc/slurm/slurm.conf
 marker="# written by melissa Scripts/slurm-cluster.sh"
@@ -20,23 +21,24 @@ sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
 
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
 
-alive() {  # alive PIDFILE: the process named in PIDFILE runs (zombies count as gone)
-  [ -s "$1" ] || return 1
-  local pid; pid=$(cat "$1")
-  [ -r "/proc/$pid/stat" ] || return 1
-  # Field 3 of /proc/PID/stat is the state; a zombie (Z) stays visible to kill -0 for a while.
-  [ "$(awk '{print $3}' "/proc/$pid/stat")" != Z ]
+pid_of() {  # pid_of PIDFILE: the pid it holds, or nothing (a daemon removes its file as it exits)
+  local pid; pid=$(head -n1 "$1" 2>/dev/null | tr -dc 0-9) || true
+  echo "$pid"
 }
 
-install_packages() {
-  local need=()
-  for p in slurmctld slurmd slurm-client munge; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-  done
-  [ ${#need[@]} -eq 0 ] && return 0
-  echo "installing Debian packages: ${need[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+running() {  # running PID: the process runs (zombies count as gone)
+  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+  # Field 3 of /proc/PID/stat is the state; a zombie (Z) stays visible to kill -0 for a while.
+  [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+alive() { running "$(pid_of "$1")"; }  # alive PIDFILE: the process named in PIDFILE runs
+
+# Exits with one line naming what is missing when Slurm's packages are not installed.
+require_installed() {
+  local missing
+  missing=$("$root/Scripts/install-deps.sh" --missing slurm) && return 0
+  die "Slurm is not installed (missing Debian packages: $(echo $missing)); run Scripts/install-deps.sh slurm"
 }
 
 write_config() {
@@ -101,7 +103,7 @@ start_munge() {
 }
 
 start() {
-  install_packages
+  require_installed
   if alive "$state/slurmctld.pid" && alive "$state/slurmd.pid"; then
     echo "Slurm already running (state in $state)"; return 0
   fi
@@ -125,39 +127,48 @@ start() {
 
 stop() {
   # Stopping the daemons does not kill running jobs: cancel them first and wait for them.
-  if alive "$state/slurmctld.pid"; then
+  if alive "$state/slurmctld.pid" && command -v scancel >/dev/null; then
     scancel --full --quiet --user="$(id -un)" 2>/dev/null || true
     scancel --full --quiet --state=PENDING 2>/dev/null || true
-    scancel --full --quiet 2>/dev/null || scancel --quiet $(squeue -h -o %i) 2>/dev/null || true
+    scancel --full --quiet 2>/dev/null || scancel --quiet $(squeue -h -o %i 2>/dev/null) 2>/dev/null || true
     for _ in $(seq 1 100); do
       [ -z "$(squeue -h -t PD,R,CG,S -o %i 2>/dev/null)" ] && break
       sleep 0.1
     done
   fi
+  local stopped=()
   for daemon in slurmd slurmctld munged; do
-    local file="$state/$daemon.pid"
-    if alive "$file"; then
-      kill "$(cat "$file")"
-      for _ in $(seq 1 50); do alive "$file" || break; sleep 0.1; done
-      alive "$file" && kill -9 "$(cat "$file")"
+    local file="$state/$daemon.pid" pid
+    pid=$(pid_of "$file")
+    # Read the pid once: the daemon removes its pid file while it exits.
+    if running "$pid"; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do running "$pid" || break; sleep 0.1; done
+      running "$pid" && kill -9 "$pid" 2>/dev/null
+      stopped+=("$daemon")
     fi
     rm -f "$file"
   done
-  echo "Slurm stopped"
+  if [ ${#stopped[@]} -eq 0 ]; then echo "Slurm was not running"
+  else echo "Slurm stopped (${stopped[*]})"; fi
 }
 
-status() {  # exits 1 unless every daemon runs
-  local down=0
+status() {  # exits 1 unless every daemon runs; the last line says what is missing
+  require_installed
+  local down=()
   for daemon in munged slurmctld slurmd; do
-    if alive "$state/$daemon.pid"; then echo "$daemon: running (pid $(cat "$state/$daemon.pid"))"
-    else echo "$daemon: stopped"; down=1; fi
+    if alive "$state/$daemon.pid"; then echo "$daemon: running (pid $(pid_of "$state/$daemon.pid"))"
+    else echo "$daemon: stopped"; down+=("$daemon"); fi
   done
-  [ $down -eq 0 ] && sinfo
-  return $down
+  if [ ${#down[@]} -gt 0 ]; then
+    echo "Slurm is not running: ${down[*]} stopped (state in $state); start it with Scripts/slurm-cluster.sh start"
+    return 1
+  fi
+  sinfo
 }
 
 case "${1:-}" in
-  install) install_packages ;;
+  install) "$root/Scripts/install-deps.sh" slurm ;;
   start) start ;;
   stop) stop ;;
   status) status ;;

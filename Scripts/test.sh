@@ -4,7 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-Scripts/install-deps.sh
+# Everything the suite uses, before anything starts: compilers and libraries, the .venv of
+# the oracles, Slurm, OAR and Chromium (MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1 and
+# MELISSA_SKIP_BROWSER=1 leave out a group and the tests that need it).
+Scripts/install-deps.sh test
 source Scripts/mpi-env.sh
 # Test clusters this script starts are stopped at exit, whatever happens.
 stop_clusters=true
@@ -23,14 +26,6 @@ if [ "${MELISSA_SKIP_OAR:-0}" != 1 ]; then
     Scripts/oar-cluster.sh start
     stop_clusters="$stop_clusters; Scripts/oar-cluster.sh stop"
   fi
-fi
-# The status page's test renders it in headless Chromium (MELISSA_SKIP_BROWSER=1 skips that part).
-if [ "${MELISSA_SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || {
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  }
 fi
 swift build --build-tests
 swift test --skip-build 2>&1 | tee /tmp/melissa-swift-test.log
