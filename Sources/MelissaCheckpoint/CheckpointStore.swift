@@ -7,12 +7,23 @@ import Glibc
 /// and only then becomes current (the old current becoming previous) by two renames and a
 /// directory fsync: a crash at any moment leaves a complete current or previous file.
 public struct CheckpointStore: Sendable {
+    /// The moments of a write where fault injection may strike (tests of crash safety).
+    public enum WriteStage: String, Sendable, CaseIterable {
+        /// Half of the temporary file is written.
+        case halfWritten = "half"
+        /// The old current file became previous; the new one is not current yet.
+        case betweenRenames = "renames"
+    }
+
     public let directory: String
     public let rank: Int
+    /// Called at each `WriteStage` of a write; fault injection only (it may kill the process).
+    public var faultHook: (@Sendable (WriteStage) -> Void)?
 
-    public init(directory: String, rank: Int) {
+    public init(directory: String, rank: Int, faultHook: (@Sendable (WriteStage) -> Void)? = nil) {
         self.directory = directory
         self.rank = rank
+        self.faultHook = faultHook
     }
 
     public var currentPath: String { "\(directory)/rank-\(rank).ckpt" }
@@ -27,7 +38,8 @@ public struct CheckpointStore: Sendable {
         guard fd >= 0 else { throw Self.ioError(tmp, "open") }
         do throws(CheckpointError) {
             try Self.writeAll(fd, CheckpointFile.headerBytes(header, sectionCount: sections.count), path: tmp)
-            for s in sections {
+            for (i, s) in sections.enumerated() {
+                if i == sections.count / 2 { faultHook?(.halfWritten) }
                 let prefix = CheckpointFile.sectionPrefix(s)
                 try Self.writeAll(fd, prefix, path: tmp)
                 try Self.writeAll(fd, s.bytes, path: tmp)
@@ -46,6 +58,7 @@ public struct CheckpointStore: Sendable {
         if access(currentPath, F_OK) == 0, rename(currentPath, previousPath) != 0 {
             throw Self.ioError(currentPath, "rename to \(previousPath)")
         }
+        faultHook?(.betweenRenames)
         guard rename(tmp, currentPath) == 0 else { throw Self.ioError(tmp, "rename to \(currentPath)") }
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dir >= 0 else { throw Self.ioError(directory, "open") }

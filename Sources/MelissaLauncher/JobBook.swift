@@ -22,9 +22,10 @@ struct JobBook {
 
     /// What `request` decided.
     enum Decision: Equatable {
-        /// New (or retried after a failure): queued, to be submitted when a slot is free.
+        /// New (or run again after its earlier job ended): queued, to be submitted when a slot is free.
         case accepted(retry: Bool)
-        /// Already known and not failed: nothing submitted; the server should be re-told this state.
+        /// The group's job is queued here or live in the scheduler: nothing submitted; the
+        /// server should be re-told this state.
         case duplicate(Group)
     }
 
@@ -56,13 +57,14 @@ struct JobBook {
     /// An empty book allowing `jobLimit` (at least 1) concurrent jobs.
     init(jobLimit: Int) { self.jobLimit = max(1, jobLimit) }
 
-    /// Records a job request. A group already waiting, running or terminated is a duplicate
-    /// (the server may resend after a reconnect or a slow reply): running it twice would send
-    /// the same simulation's data twice. A group whose job failed is accepted again: that is
-    /// the server retrying it (fault tolerance).
+    /// Records a new job request (a repeated request number never gets here: the request
+    /// ledger answers it). A group whose earlier job ended, failed or terminated, runs again:
+    /// the server asks only when it still misses data of the group (fault tolerance, e.g. a
+    /// job that exited 0 without sending everything). A group whose job is queued or live is
+    /// a duplicate: two jobs of one group at once would only send the same data twice.
     mutating func request(groupID: UInt32, members: [JobMember]) -> Decision {
         if let existing = groups[groupID] {
-            guard existing.state == .failed else { return .duplicate(existing) }
+            guard existing.state == .failed || existing.state == .terminated else { return .duplicate(existing) }
             store(Group(groupID: groupID, members: members, state: .waiting, exitCode: 0, reason: "",
                         job: nil, attempts: existing.attempts + 1))
             queue.append(groupID)

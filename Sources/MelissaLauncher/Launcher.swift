@@ -311,11 +311,11 @@ final class Launcher {
         let ids = members.map { String($0.simulationID) }.joined(separator: ", ")
         switch book.request(groupID: groupID, members: members) {
         case let .accepted(retry):
-            console.log(.info, "group \(groupID): requested (simulations \(ids))\(retry ? ", a retry after a failure" : "")")
+            console.log(.info, "group \(groupID): requested (simulations \(ids))\(retry ? ", run again after its earlier job ended" : "")")
             if book.liveJobCount >= book.jobLimit {
                 console.log(.info, "group \(groupID): queued, job_limit \(book.jobLimit) reached (\(book.queuedCount) waiting)")
             }
-            return (.accepted, retry ? "queued again after a failure" : "queued")
+            return (.accepted, retry ? "queued again" : "queued")
         case let .duplicate(group):
             console.warning("group \(groupID) was already requested and is \(group.state); not submitting it again")
             send(.jobState(groupID: groupID, state: group.state, exitCode: group.exitCode, reason: group.reason),

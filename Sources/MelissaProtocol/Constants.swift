@@ -1,14 +1,18 @@
-/// The version the data channel and the internal channel carry; a peer with another one is
-/// refused.
+/// The version the data channel carries; a peer with another one is refused.
 public let protocolVersion: UInt16 = 1
+
+/// The server ranks' internal channel's version: 2 since rank 0 asks every rank what it holds
+/// of a simulation (`holdingsQuery` / `holdingsReport`, docs/PROTOCOL.md, section 8).
+public let internalProtocolVersion: UInt16 = 2
 
 /// The client handshake's version: 2 since the reply names the data sockets' security
 /// mechanism (docs/PROTOCOL.md, section 3).
 public let handshakeProtocolVersion: UInt16 = 2
 
-/// The launcher <-> server control channel's version: 2 since requests carry a session id
-/// and a request number (docs/PROTOCOL.md, section 7).
-public let controlProtocolVersion: UInt16 = 2
+/// The launcher <-> server control channel's version: 3 since a request for a group whose
+/// earlier job ended runs a new job (2 added session ids and request numbers;
+/// docs/PROTOCOL.md, section 7).
+public let controlProtocolVersion: UInt16 = 3
 
 /// The four-byte tag that starts every message and names its channel.
 public enum Magic: Sendable {
@@ -39,7 +43,8 @@ public enum Magic: Sendable {
         switch self {
         case .control: return controlProtocolVersion
         case .handshake: return handshakeProtocolVersion
-        case .data, .internalRank: return protocolVersion
+        case .data: return protocolVersion
+        case .internalRank: return internalProtocolVersion
         }
     }
 
@@ -65,6 +70,8 @@ public enum Limits {
     public static let maxServerRanks = 65_536
     /// Most simulations one job request may carry.
     public static let maxGroupSize = 65_536
+    /// Most simulations one `holdingsQuery` or `holdingsReport` names.
+    public static let maxHoldings = 65_536
     /// Most float64 values in one data message (1 GiB of payload).
     public static let maxValuesPerMessage: UInt64 = 1 << 27
 }

@@ -1,3 +1,16 @@
+/// What one server rank holds of one simulation, as it answers rank 0's `holdingsQuery`.
+public struct SimulationHolding: Equatable, Sendable {
+    public var simulationID: UInt32
+    /// (field, time step) blocks of this rank's share still missing; 0 when the simulation is
+    /// complete on this rank (or closed: abandoned simulations count as complete).
+    public var missingBlocks: UInt32
+
+    public init(simulationID: UInt32, missingBlocks: UInt32) {
+        self.simulationID = simulationID
+        self.missingBlocks = missingBlocks
+    }
+}
+
 /// Server rank <-> server rank 0 coordination inside one server job (PUSH -> PULL).
 public enum InternalMessage: Equatable, Sendable {
     /// Rank -> rank 0: this rank holds every time step of every field of a simulation.
@@ -18,6 +31,11 @@ public enum InternalMessage: Equatable, Sendable {
     /// Rank 0 -> rank: write checkpoint number `sequence` now (then keep going, or stop
     /// when `thenStop`).
     case checkpoint(sequence: UInt64, thenStop: Bool)
+    /// Rank 0 -> rank: say what you hold of these simulations (round `round`), once every data
+    /// message already queued on your data socket is taken.
+    case holdingsQuery(round: UInt32, simulations: [UInt32])
+    /// Rank -> rank 0: the answer to `holdingsQuery` round `round`, one entry per simulation asked.
+    case holdingsReport(rank: UInt32, round: UInt32, holdings: [SimulationHolding])
 
     public var kind: UInt16 {
         switch self {
@@ -28,13 +46,15 @@ public enum InternalMessage: Equatable, Sendable {
         case .simulationStalled: return 5
         case .groupRedrawn: return 6
         case .checkpoint: return 7
+        case .holdingsQuery: return 8
+        case .holdingsReport: return 9
         }
     }
 
     /// The encoded frame.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16)
-        w.raw(Magic.internalRank.bytes); w.u16(protocolVersion); w.u16(kind)
+        w.raw(Magic.internalRank.bytes); w.u16(internalProtocolVersion); w.u16(kind)
         switch self {
         case let .simulationComplete(rank, sim): w.u32(rank); w.u32(sim)
         case let .simulationAbandoned(sim): w.u32(sim)
@@ -43,6 +63,12 @@ public enum InternalMessage: Equatable, Sendable {
         case let .simulationStalled(rank, sim): w.u32(rank); w.u32(sim)
         case let .groupRedrawn(group, draw): w.u32(group); w.u32(draw)
         case let .checkpoint(sequence, thenStop): w.u64(sequence); w.u8(thenStop ? 1 : 0)
+        case let .holdingsQuery(round, sims):
+            w.u32(round); w.u32(UInt32(sims.count))
+            for sim in sims { w.u32(sim) }
+        case let .holdingsReport(rank, round, holdings):
+            w.u32(rank); w.u32(round); w.u32(UInt32(holdings.count))
+            for h in holdings { w.u32(h.simulationID); w.u32(h.missingBlocks) }
         }
         return w.bytes
     }
@@ -68,9 +94,33 @@ public enum InternalMessage: Equatable, Sendable {
             let flag = try r.u8()
             guard flag <= 1 else { throw .invalidValue(what: "checkpoint stop flag", detail: "must be 0 or 1, got \(flag)") }
             message = .checkpoint(sequence: sequence, thenStop: flag == 1)
+        case 8:
+            let round = try r.u32()
+            let n = try listLength(&r, what: "holdings query simulation count")
+            var sims: [UInt32] = []
+            sims.reserveCapacity(n)
+            for _ in 0..<n { sims.append(try r.u32()) }
+            message = .holdingsQuery(round: round, simulations: sims)
+        case 9:
+            let rank = try r.u32()
+            let round = try r.u32()
+            let n = try listLength(&r, what: "holdings report entry count")
+            var holdings: [SimulationHolding] = []
+            holdings.reserveCapacity(n)
+            for _ in 0..<n { holdings.append(SimulationHolding(simulationID: try r.u32(), missingBlocks: try r.u32())) }
+            message = .holdingsReport(rank: rank, round: round, holdings: holdings)
         default: throw .unknownKind(channel: "internal", kind: kind)
         }
         try r.end()
         return message
+    }
+
+    /// A list length, checked against `Limits.maxHoldings` before anything is allocated.
+    private static func listLength(_ r: inout ByteReader, what: String) throws(ProtocolError) -> Int {
+        let n = try r.u32()
+        guard n <= UInt32(Limits.maxHoldings) else {
+            throw .oversized(what: what, value: UInt64(n), limit: UInt64(Limits.maxHoldings))
+        }
+        return Int(n)
     }
 }

@@ -11,6 +11,17 @@ extension BaseServer {
     /// This rank's checkpoint files, in `<study>/checkpoints`.
     var checkpointStore: CheckpointStore { CheckpointStore(directory: "\(studyDirectory)/checkpoints", rank: rank) }
 
+    /// The store for writing checkpoint `sequence`, with the fault injection hook when
+    /// `MELISSA_FAULT_KILL_IN_CHECKPOINT` names this rank and checkpoint.
+    func checkpointStore(writing sequence: UInt64) -> CheckpointStore {
+        var store = checkpointStore
+        if let kill = checkpointKill, kill.rank == rank, kill.sequence == sequence {
+            let target = kill.stage
+            store.faultHook = { stage in if stage == target { Glibc.kill(getpid(), SIGKILL) } }
+        }
+        return store
+    }
+
     /// Identifies the study a checkpoint belongs to: what decides the statistics (study
     /// options, statistics, the simulation's arguments); rank and comm size are header fields of their own.
     var studyFingerprint: UInt64 {
@@ -44,7 +55,7 @@ extension BaseServer {
             let sections = try checkpointSectionsOfThisRank()
             let header = CheckpointHeader(fingerprint: studyFingerprint, rank: UInt32(rank), commSize: UInt32(commSize),
                                           sequence: sequence, unixTime: Int64(time(nil)))
-            try checkpointStore.write(header: header, sections: sections)
+            try checkpointStore(writing: sequence).write(header: header, sections: sections)
             let bytes = sections.reduce(0) { $0 + $1.bytes.count }
             let text = "checkpoint \(sequence) written: \(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB in \(String(format: "%.2f", Self.now() - start)) s"
             if rank == 0 { log.event(text) } else { log.log(.info, text) }

@@ -23,7 +23,58 @@ extension BaseServer {
                 endStudy(reason: "simulation(s) \(list(sims)) of group \(group) failed: \(reason); launcher_config.fault_tolerance is false, so the study ends at the first failure")
             }
         }
-        if !outcomes.isEmpty { try afterProgress() }
+        if !outcomes.isEmpty {
+            try afterProgress()
+            // A redraw asks the ranks what they still hold of the group.
+            try sendHoldingsQueries()
+        }
+    }
+
+    // MARK: - asking the ranks what they hold
+
+    /// Rank 0: sends every due `holdingsQuery` round to every rank (its own answered locally).
+    func sendHoldingsQueries() throws {
+        while let query = coordinator.holdingsQuery(now: Self.now()) {
+            log.log(.debug, "asking every rank what it holds of simulation(s) \(list(query.simulations)) (round \(query.round))")
+            let message = InternalMessage.holdingsQuery(round: query.round, simulations: query.simulations).encode()
+            for (r, push) in internalPushes.enumerated() where r != 0 { try push.send(message) }
+            pendingQueries.append((query.round, query.simulations, Self.now()))
+        }
+    }
+
+    /// Seconds a question waits at most for the data socket to have nothing waiting.
+    static var holdingsAnswerLimit: Double { 2 }
+
+    /// Every rank: answers the questions of rank 0 once no data is waiting (so the answer
+    /// counts everything that had arrived), or after `holdingsAnswerLimit` under a flood.
+    func answerHoldingsQueries() throws {
+        guard let first = pendingQueries.first else { return }
+        guard !dataPending || Self.now() - first.since >= Self.holdingsAnswerLimit else { return }
+        let queries = pendingQueries
+        pendingQueries = []
+        for query in queries {
+            let holdings = query.simulations.map {
+                SimulationHolding(simulationID: $0, missingBlocks: tracker.missingBlocks(simulation: $0))
+            }
+            if rank == 0 {
+                try holdingsReported(rank: 0, round: query.round, holdings: holdings)
+            } else {
+                try internalPushes[0].send(InternalMessage.holdingsReport(rank: UInt32(rank), round: query.round,
+                                                                          holdings: holdings).encode())
+            }
+        }
+    }
+
+    /// Rank 0: one rank's answer. Finished simulations are announced; groups whose job ended
+    /// with data missing and nothing more arriving fail (and run again, as the policy says).
+    func holdingsReported(rank r: Int, round: UInt32, holdings: [SimulationHolding]) throws {
+        let verdict = coordinator.holdingsReported(rank: r, round: round, holdings: holdings, now: Self.now())
+        for sim in verdict.finished {
+            log.event("simulation \(sim) finished (\(coordinator.finishedCount)/\(coordinator.simulationCount))")
+        }
+        if !verdict.finished.isEmpty { try afterProgress() }
+        try handle(verdict.outcomes)
+        try submitGroups()
     }
 
     /// Tells every rank that `sims` will never complete: their partial state is dropped.

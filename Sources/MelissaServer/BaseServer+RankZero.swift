@@ -131,6 +131,7 @@ extension BaseServer {
                 let outcomes = coordinator.jobChanged(group: group, state: state, exitCode: code,
                                                       reason: reason, now: Self.now())
                 try handle(outcomes)
+                try sendHoldingsQueries()
                 try submitGroups()
             case .ping:
                 try sendToLauncher(.pong)
@@ -210,6 +211,7 @@ extension BaseServer {
         }
         try resendUnansweredRequests(now: now)
         try handle(coordinator.expireGracePeriods(now: now))
+        try sendHoldingsQueries()
         try submitGroups()
         try checkpointIfDue(now: now)
         if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {

@@ -74,6 +74,13 @@ open class BaseServer {
     /// Ranks other than 0 that got SIGTERM wait for rank 0's checkpoint and stop until then.
     var terminationDeadline: Double?
     var drainedAtStop = 0
+    /// Rank 0's `holdingsQuery` rounds this rank has yet to answer, with when each came: they
+    /// are answered once the data socket has nothing waiting (so whatever arrived counts), or
+    /// after `holdingsAnswerLimit` seconds under a flood.
+    var pendingQueries: [(round: UInt32, simulations: [UInt32], since: Double)] = []
+    /// Fault injection (`MELISSA_FAULT_KILL_IN_CHECKPOINT`): the rank, checkpoint number and
+    /// write stage at which this process kills itself with SIGKILL.
+    let checkpointKill: (rank: Int, sequence: UInt64, stage: CheckpointStore.WriteStage)?
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -134,6 +141,7 @@ open class BaseServer {
                                                      redrawWholeGroup: config.saConfig.sobolIndices))
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
+        checkpointKill = try Self.checkpointKill(ProcessInfo.processInfo.environment["MELISSA_FAULT_KILL_IN_CHECKPOINT"])
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
         host = config.serverConfig.advertisedHost ?? HostName.current()
@@ -178,6 +186,9 @@ open class BaseServer {
         log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint) (\(mechanism)), internal \(internalEndpoint)")
         if ingestDelayMicros > 0 {
             log.event("fault injection: sleeping \(ingestDelayMicros) µs per accepted data message (MELISSA_FAULT_INGEST_DELAY_US)")
+        }
+        if let kill = checkpointKill, kill.rank == rank {
+            log.event("fault injection: this rank kills itself with SIGKILL while writing checkpoint \(kill.sequence) (stage \(kill.stage.rawValue), MELISSA_FAULT_KILL_IN_CHECKPOINT)")
         }
     }
 
@@ -334,10 +345,13 @@ open class BaseServer {
 
     /// Polls every socket once and handles what is ready, except data (flagged for the caller).
     func serviceEvents(timeout: Int) throws {
-        let ready = try poller.poll(timeoutMilliseconds: timeout)
+        // Questions are answered before blocking in poll: nothing is waiting on the data socket.
+        try answerHoldingsQueries()
+        let ready = try poller.poll(timeoutMilliseconds: pendingQueries.isEmpty ? timeout : 0)
         if ready[0] { handleSignals() }
         if ready[1] { try drainInternal() }
         if ready[2] { dataPending = true }
+        try answerHoldingsQueries()
         try checkStalls(now: Self.now())
         if let deadline = terminationDeadline, Self.now() >= deadline {
             log.error("no word from rank 0 within 10 s of SIGTERM: stopping without a final checkpoint")
@@ -511,6 +525,10 @@ open class BaseServer {
                 if thenStop { stopping = true }
             case let .converged(r, flag) where rank == 0:
                 try rankConverged(rank: Int(r), flag)
+            case let .holdingsQuery(round, sims) where rank != 0:
+                pendingQueries.append((round, sims, Self.now()))
+            case let .holdingsReport(r, round, holdings) where rank == 0:
+                try holdingsReported(rank: Int(r), round: round, holdings: holdings)
             case .stop:
                 stopping = true
             default:
@@ -550,6 +568,19 @@ open class BaseServer {
             throw ServerError.environment("MELISSA_FAULT_INGEST_DELAY_US must be microseconds from 0 to 10000000, got '\(raw)'")
         }
         return value
+    }
+
+    /// Parses `MELISSA_FAULT_KILL_IN_CHECKPOINT` = `<rank>:<checkpoint number>[:half|renames]`
+    /// (default stage `half`); unset or empty is no fault. Anything else stops the server at
+    /// start naming the variable, so a typo never runs a fault test without its fault.
+    static func checkpointKill(_ raw: String?) throws -> (rank: Int, sequence: UInt64, stage: CheckpointStore.WriteStage)? {
+        guard let raw, !raw.isEmpty else { return nil }
+        let parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let stage = parts.count == 3 ? CheckpointStore.WriteStage(rawValue: parts[2]) : parts.count == 2 ? .halfWritten : nil
+        guard let stage, let rank = Int(parts[0]), rank >= 0, let sequence = UInt64(parts[1]), sequence >= 1 else {
+            throw ServerError.environment("MELISSA_FAULT_KILL_IN_CHECKPOINT must be <rank>:<checkpoint number ≥ 1>[:half|renames], got '\(raw)'")
+        }
+        return (rank, sequence, stage)
     }
 
     /// Seconds on the monotonic clock (deadlines, rate limits; never wall time).

@@ -136,6 +136,19 @@ public struct CompletionTracker {
         return true
     }
 
+    /// (field, time step) blocks of `sim` this rank still misses: 0 once it completed (or was
+    /// closed), every block before its first piece. Answers rank 0's `holdingsQuery`.
+    public func missingBlocks(simulation sim: UInt32) -> UInt32 {
+        let all = UInt64(nbFields) * UInt64(nbTimeSteps)
+        if Int(sim) < closedSimulations.capacity, closedSimulations.contains(Int(sim)) { return 0 }
+        guard let simulation = open[sim] else { return UInt32(clamping: all) }
+        var missing: UInt64 = 0
+        for progress in simulation.fields {
+            missing += UInt64(nbTimeSteps - (progress?.completeSteps ?? 0))
+        }
+        return UInt32(clamping: missing)
+    }
+
     /// Forgets a simulation's partial state and refuses its later data (failed job).
     public mutating func close(simulation: UInt32) {
         open[simulation] = nil

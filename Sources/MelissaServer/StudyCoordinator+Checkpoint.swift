@@ -111,8 +111,12 @@ extension StudyCoordinator {
         for _ in 0..<partial {
             let sim = try r.u32(field: "simulation id")
             guard Int(sim) < simulationCount else { throw r.invalid(field: "simulation id", "\(sim)") }
-            completeRanks[sim] = try r.bitset(capacity: serverRanks, field: "complete ranks")
+            _ = try r.bitset(capacity: serverRanks, field: "complete ranks")
         }
+        // Read for the format's sake only: every rank repeats its completions after a restart
+        // (its tracker is the truth), and a stored bit may be stale after a Sobol redraw.
+        completeRanks = [:]
+        probes = [:]
         let rows = try r.u64(field: "parameter rows")
         guard rows == UInt64(simulationCount) else { throw r.invalid(field: "parameter rows", "\(rows), expected \(simulationCount)") }
         var parameters: [[Double]] = []

@@ -4,13 +4,21 @@ import MelissaProtocol
 /// or failed, which groups hold a job slot, which failed groups run again (with the same or
 /// new parameters), and when the study is over. Pure state, no I/O, so every transition is
 /// unit-testable.
+///
+/// Completion is state, not an event: a simulation is finished once every server rank
+/// holds all of it, whichever job delivered the data. Ranks report completion as it
+/// happens, and rank 0 asks them (`holdingsQuery`) whenever it needs to know for sure: when
+/// a job ended before every rank completed its simulations, and after a redraw that may
+/// have reopened a completed simulation on some ranks.
 public struct StudyCoordinator {
     /// Where one simulation stands.
     public enum SimulationState: Equatable, Sendable {
         case pending
         case submitted
         case running
-        /// Its job ended but not every server rank has all its data yet; fails at `deadline`.
+        /// Its job ended but not every server rank has all its data yet. Rank 0 asks the ranks
+        /// what they hold every `probeInterval` until it completes or stops progressing; it
+        /// fails at `deadline` if no answer ever comes.
         case awaitingData(deadline: Double)
         case finished
         /// Given up: its group cannot complete (or fault tolerance is off).
@@ -39,6 +47,28 @@ public struct StudyCoordinator {
         /// Why the server asked the launcher to cancel the group's job (no data in time): the
         /// reason its coming failure is reported with.
         public var cancelReason: String?
+    }
+
+    /// Rank 0's question about one simulation: which ranks answered the current round, and
+    /// what the previous complete round found missing (progress tells data in flight from
+    /// data that will never come).
+    struct Probe: Equatable {
+        /// The round in flight (0: none; the next one goes out at `nextAt`).
+        var round: UInt32 = 0
+        var answered: Bitset
+        /// (field, step) blocks each rank missed in the current round.
+        var missing: [UInt32]
+        /// Total blocks missing in the last complete round.
+        var previousMissing: UInt64?
+        var nextAt: Double
+    }
+
+    /// The ranks' answers to a `holdingsQuery`: what it concluded.
+    public struct HoldingsVerdict: Equatable, Sendable {
+        /// Simulations now finished (every rank holds all of them).
+        public var finished: [UInt32] = []
+        /// Failed groups: their job ended, data is missing and none arrived for a round.
+        public var outcomes: [Outcome] = []
     }
 
     /// What a group's failure leads to.
@@ -74,13 +104,19 @@ public struct StudyCoordinator {
     public let groupSize: Int
     public let jobLimit: Int
     public let serverRanks: Int
-    /// Seconds a simulation whose job ended may still take to deliver its data.
+    /// Seconds a simulation whose job ended waits at most for the ranks' answers (a backstop:
+    /// answers normally come within milliseconds) or for more data while it still progresses.
     public let dataGrace: Double
+    /// Seconds between two rounds of `holdingsQuery` about a simulation whose job ended: data
+    /// that did not arrive in that time, while nothing else of it arrived, is missing.
+    public let probeInterval: Double
     public let policy: FaultPolicy
 
     public internal(set) var states: [SimulationState]
     public internal(set) var records: [UInt32: GroupRecord] = [:]
     var completeRanks: [UInt32: Bitset] = [:]
+    var probes: [UInt32: Probe] = [:]
+    var lastRound: UInt32 = 0
     var nextGroup = 0
     /// Failed groups waiting for a job slot to run again, oldest first.
     public internal(set) var retryQueue: [UInt32] = []
@@ -90,12 +126,13 @@ public struct StudyCoordinator {
     public internal(set) var failedCount = 0
 
     public init(simulationCount: Int, groupSize: Int, jobLimit: Int, serverRanks: Int, dataGrace: Double,
-                policy: FaultPolicy = FaultPolicy()) {
+                probeInterval: Double = 0.5, policy: FaultPolicy = FaultPolicy()) {
         self.simulationCount = simulationCount
         self.groupSize = max(1, groupSize)
         self.jobLimit = max(1, jobLimit)
         self.serverRanks = serverRanks
         self.dataGrace = dataGrace
+        self.probeInterval = probeInterval
         self.policy = policy
         states = Array(repeating: .pending, count: simulationCount)
     }
@@ -176,11 +213,106 @@ public struct StudyCoordinator {
         }
         var ranks = completeRanks[sim] ?? Bitset(capacity: serverRanks)
         ranks.insert(rank)
-        guard ranks.isFull else { completeRanks[sim] = ranks; return false }
-        completeRanks[sim] = nil
-        states[s] = .finished
-        finishedCount += 1
+        completeRanks[sim] = ranks
+        // While a round of questions is out, its answers decide (a bit may be stale there).
+        guard ranks.isFull, (probes[sim]?.round ?? 0) == 0 else { return false }
+        finish(sim)
         return true
+    }
+
+    mutating func finish(_ sim: UInt32) {
+        completeRanks[sim] = nil
+        probes[sim] = nil
+        states[Int(sim)] = .finished
+        finishedCount += 1
+    }
+
+    /// Starts asking the ranks what they hold of `sims` (the first round goes out at once).
+    mutating func probe(_ sims: [UInt32], now: Double) {
+        for sim in sims {
+            probes[sim] = Probe(answered: Bitset(capacity: serverRanks),
+                                missing: Array(repeating: 0, count: serverRanks), nextAt: now)
+        }
+    }
+
+    /// The next `holdingsQuery` to send to every rank: the simulations whose next round is
+    /// due, under a new round number. Nil when none is due.
+    public mutating func holdingsQuery(now: Double) -> (round: UInt32, simulations: [UInt32])? {
+        let due = probes.filter { $0.value.round == 0 && $0.value.nextAt <= now }.keys.sorted()
+        guard !due.isEmpty else { return nil }
+        lastRound = lastRound == UInt32.max ? 1 : lastRound + 1
+        let sims = Array(due.prefix(Limits.maxHoldings))
+        for sim in sims {
+            probes[sim]?.round = lastRound
+            probes[sim]?.answered = Bitset(capacity: serverRanks)
+        }
+        return (lastRound, sims)
+    }
+
+    /// Applies rank `rank`'s answer to round `round`. Each answer is the rank's state (complete
+    /// or not), so it sets or clears that rank's completion; when every rank answered, the
+    /// simulation is finished, asked about again after `probeInterval` (its job ended and data
+    /// is still arriving), or, its job having ended and nothing more arrived since the previous
+    /// round, its group failed. Answers to another round than the one in flight are ignored.
+    public mutating func holdingsReported(rank: Int, round: UInt32, holdings: [SimulationHolding],
+                                          now: Double) -> HoldingsVerdict {
+        var verdict = HoldingsVerdict()
+        guard rank < serverRanks else { return verdict }
+        var stale: [UInt32: [UInt32]] = [:]
+        for h in holdings {
+            let sim = h.simulationID
+            guard var p = probes[sim], p.round == round, round != 0, !p.answered.contains(rank) else { continue }
+            switch states[Int(sim)] {
+            case .finished, .failed: probes[sim] = nil; continue
+            default: break
+            }
+            p.answered.insert(rank)
+            p.missing[rank] = h.missingBlocks
+            var ranks = completeRanks[sim] ?? Bitset(capacity: serverRanks)
+            if h.missingBlocks == 0 { ranks.insert(rank) } else { ranks.remove(rank) }
+            completeRanks[sim] = ranks
+            guard p.answered.isFull else { probes[sim] = p; continue }
+            if ranks.isFull {
+                finish(sim)
+                verdict.finished.append(sim)
+                continue
+            }
+            guard case .awaitingData = states[Int(sim)] else {
+                // A question after a redraw: the answers were all it needed.
+                probes[sim] = nil
+                continue
+            }
+            let total = p.missing.reduce(UInt64(0)) { $0 + UInt64($1) }
+            if let before = p.previousMissing, total >= before {
+                probes[sim] = p
+                stale[group(of: sim), default: []].append(sim)
+                continue
+            }
+            // Still arriving: ask again, and give it a whole grace period from now.
+            p.previousMissing = total
+            p.round = 0
+            p.nextAt = now + probeInterval
+            probes[sim] = p
+            states[Int(sim)] = .awaitingData(deadline: now + dataGrace)
+        }
+        for g in stale.keys.sorted() {
+            let sims = members(ofGroup: g).map(UInt32.init).filter {
+                if case .awaitingData = states[Int($0)] { return true } else { return false }
+            }
+            let detail = (stale[g] ?? []).map { sim -> String in
+                let missing = probes[sim]?.missing ?? []
+                let where_ = missing.enumerated().filter { $0.element > 0 }
+                    .map { "\($0.element) on rank \($0.offset)" }.joined(separator: ", ")
+                return "simulation \(sim) misses \(where_) (field, time step) blocks"
+            }.joined(separator: "; ")
+            let why = "job exited 0 but data never arrived: \(detail); nothing more came in \(Self.seconds(probeInterval))"
+            verdict.outcomes.append(groupFailed(g, simulations: sims, reason: why))
+        }
+        return verdict
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\((value * 10).rounded() / 10) s"
     }
 
     /// Notes why the group's job is being cancelled, so its failure is reported with it.
@@ -202,6 +334,7 @@ public struct StudyCoordinator {
                 states[s] = .running
             case (.submitted, .terminated), (.running, .terminated):
                 states[s] = .awaitingData(deadline: now + dataGrace)
+                probe([UInt32(s)], now: now)
             case (.submitted, .failed), (.running, .failed), (.awaitingData, .failed):
                 unfinished.append(UInt32(s))
             default:
@@ -231,7 +364,7 @@ public struct StudyCoordinator {
         return expired.keys.sorted().map { g in
             let sims = expired[g] ?? []
             let have = sims.map { completeRanks[$0]?.count ?? 0 }.min() ?? 0
-            let why = "job exited 0 but only \(have) of \(serverRanks) server ranks received all the data of simulation(s) \(sims.map(String.init).joined(separator: ", "))"
+            let why = "job exited 0 but only \(have) of \(serverRanks) server ranks received all the data of simulation(s) \(sims.map(String.init).joined(separator: ", ")) and not every rank answered within \(Self.seconds(dataGrace))"
             return groupFailed(g, simulations: sims, reason: why)
         }
     }
@@ -243,7 +376,9 @@ public struct StudyCoordinator {
         record.failuresThisDraw += 1
         record.failures.append(Failure(attempt: record.jobs, draw: record.draw, simulations: simulations, reason: reason))
         defer { records[g] = record }
-        for s in simulations { completeRanks[s] = nil }
+        // What the ranks hold stays: a rerun only has to bring what is missing, and a rank
+        // that already holds everything will never report the simulation again.
+        for s in simulations { probes[s] = nil }
         guard policy.faultTolerance else {
             fail(simulations, reason: reason + " (launcher_config.fault_tolerance is false)")
             return .fatal(group: g, simulations: simulations, reason: reason)
@@ -266,7 +401,12 @@ public struct StudyCoordinator {
         for s in redrawn {
             if states[Int(s)] == .finished { finishedCount -= 1 }
             states[Int(s)] = .pending
-            completeRanks[s] = nil
+        }
+        if policy.redrawWholeGroup {
+            // Ranks reopen what the old draw left unapplied (docs/FAULTS.md): which ranks still
+            // hold each member is theirs to say, asked right after they heard of the redraw.
+            for s in redrawn { completeRanks[s] = nil }
+            probe(redrawn, now: -Double.infinity)
         }
         retryQueue.append(g)
         return .redraw(group: g, draw: record.draw, simulations: redrawn, reason: reason)
@@ -279,8 +419,13 @@ public struct StudyCoordinator {
         }
     }
 
-    /// The earliest pending grace deadline, for the poll timeout.
+    /// The earliest pending grace deadline or question round, for the poll timeout.
     public var nextDeadline: Double? {
-        states.compactMap { if case let .awaitingData(d) = $0 { return d } else { return nil } }.min()
+        let grace = states.compactMap { if case let .awaitingData(d) = $0 { return d } else { return nil } }.min()
+        let round = probes.values.filter { $0.round == 0 }.map(\.nextAt).min()
+        switch (grace, round) {
+        case let (g?, r?): return min(g, r)
+        case let (g, r): return g ?? r
+        }
     }
 }

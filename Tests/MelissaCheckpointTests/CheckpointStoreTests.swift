@@ -41,6 +41,24 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(mode, 0o600)
     }
 
+    /// The fault hook fires at each crash point, in order; a process killed at either point
+    /// would restart from checkpoint 1 (what `load` finds there, asked from inside the hook).
+    func testAWriteInterruptedAtEitherFaultPointLoadsThePreviousCheckpoint() throws {
+        let plain = CheckpointStore(directory: directory, rank: 0)
+        try plain.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])
+        let seen = LockedStages()
+        let dir = directory
+        let store = CheckpointStore(directory: directory, rank: 0) { stage in
+            let loaded = try? CheckpointStore(directory: dir, rank: 0).load(expectingFingerprint: 42, rank: 0, commSize: 1)
+            seen.append(stage, loaded?.header.sequence)
+        }
+        try store.write(header: header(2), sections: [CheckpointSection(tag: "AAAA", bytes: [2]),
+                                                      CheckpointSection(tag: "BBBB", bytes: [3])])
+        XCTAssertEqual(seen.stages, [.halfWritten, .betweenRenames])
+        XCTAssertEqual(seen.sequences, [1, 1], "a crash at either point restarts from the previous checkpoint")
+        XCTAssertEqual(try XCTUnwrap(try load(store)).header.sequence, 2)
+    }
+
     func testCorruptCurrentFallsBackToPreviousAndSaysWhy() throws {
         let store = CheckpointStore(directory: directory, rank: 0)
         try store.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])
@@ -95,4 +113,13 @@ final class CheckpointStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("/proc/melissa-no-such-dir"), "\(error)")
         }
     }
+}
+
+/// Stages and sequences seen by a fault hook (which must be Sendable).
+private final class LockedStages: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(CheckpointStore.WriteStage, UInt64?)] = []
+    func append(_ stage: CheckpointStore.WriteStage, _ sequence: UInt64?) { lock.withLock { entries.append((stage, sequence)) } }
+    var stages: [CheckpointStore.WriteStage] { lock.withLock { entries.map(\.0) } }
+    var sequences: [UInt64?] { lock.withLock { entries.map(\.1) } }
 }

@@ -75,6 +75,25 @@ final class JobBookTests: XCTestCase {
         XCTAssertEqual(book.groups[1]?.state, .waiting)
     }
 
+    func testAGroupWhoseJobTerminatedRunsAgainWhenRequestedAgain() throws {
+        // The server asks again only when a rank still misses data (a job that exited 0 early,
+        // or a rank whose share never arrived): that is a new job, not a duplicate.
+        var book = JobBook(jobLimit: 2)
+        _ = book.request(groupID: 2, members: members(2))
+        _ = book.nextToSubmit()
+        book.submitted(groupID: 2, as: JobIdentifier(rawValue: 5))
+        _ = book.apply(JobUpdate(job: JobIdentifier(rawValue: 5), state: .terminated))
+        XCTAssertEqual(book.request(groupID: 2, members: members(2)), .accepted(retry: true))
+        XCTAssertEqual(book.groups[2]?.attempts, 2)
+        XCTAssertEqual(book.groups[2]?.state, .waiting)
+        XCTAssertEqual(book.nextToSubmit()?.groupID, 2)
+        // Its second job live: a request now would start a second job at once, so it is a duplicate.
+        book.submitted(groupID: 2, as: JobIdentifier(rawValue: 6))
+        guard case .duplicate = book.request(groupID: 2, members: members(2)) else {
+            return XCTFail("a group with a live job must not get a second one")
+        }
+    }
+
     func testUpdatesForUnknownJobsAreIgnored() {
         var book = JobBook(jobLimit: 0)
         XCTAssertEqual(book.jobLimit, 1, "a limit below 1 would never run anything")

@@ -27,7 +27,32 @@ final class RequestLedgerTests: XCTestCase {
                           answer: .requestDone(session: 1, request: request, outcome: .accepted, detail: ""))
             XCTAssertLessThanOrEqual(ledger.count, 3)
         }
-        XCTAssertEqual((1...10).filter { ledger.answer(session: 1, request: UInt64($0)) != nil }, [8, 9, 10])
+        XCTAssertEqual((1...10).filter {
+            if case let .requestDone(_, _, outcome, _)? = ledger.answer(session: 1, request: UInt64($0)) { return outcome == .accepted }
+            return false
+        }, [8, 9, 10], "the stored answers are the last three")
+        // Older requests are still known as settled: a repeat acts on nothing.
+        for request: UInt64 in 1...7 {
+            XCTAssertEqual(ledger.answer(session: 1, request: request),
+                           .requestDone(session: 1, request: request, outcome: .duplicate,
+                                        detail: "request \(request) was settled earlier"))
+        }
+        XCTAssertNil(ledger.answer(session: 1, request: 11), "a request never seen is new")
+    }
+
+    func testSettledRequestsAreKnownExactlyEvenWithGaps() {
+        var ledger = RequestLedger(capacity: 1)
+        for request: UInt64 in [1, 2, 4, 7] {
+            ledger.record(session: 3, request: request,
+                          answer: .requestDone(session: 3, request: request, outcome: .accepted, detail: ""))
+        }
+        XCTAssertEqual((1...8).filter { ledger.wasSettled(session: 3, request: UInt64($0)) }, [1, 2, 4, 7])
+        XCTAssertNil(ledger.answer(session: 3, request: 3), "a gap is a request not settled yet: it must run")
+        ledger.record(session: 3, request: 3, answer: .requestDone(session: 3, request: 3, outcome: .accepted, detail: ""))
+        XCTAssertEqual((1...8).filter { ledger.wasSettled(session: 3, request: UInt64($0)) }, [1, 2, 3, 4, 7])
+        XCTAssertFalse(ledger.wasSettled(session: 4, request: 1), "sessions do not share numbers")
+        ledger.keepOnly(session: 4)
+        XCTAssertFalse(ledger.wasSettled(session: 3, request: 1), "a forgotten session is forgotten whole")
     }
 
     func testTheRateCoversTheLastWindowAndRestartsWhenTheCountDrops() {

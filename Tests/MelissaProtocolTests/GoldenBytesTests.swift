@@ -147,7 +147,7 @@ final class GoldenBytesTests: XCTestCase {
 
     func testControlHello() {
         assertControl(.hello(serverCommSize: 3, connectionEndpoint: "tcp://s:9", session: 0x0102_0304_0506_0708), hex("""
-            4d4c5343 0200 0100          // magic MLSC, control version 2, kind 1
+            4d4c5343 0300 0100          // magic MLSC, control version 2, kind 1
             03000000                    // server comm size 3
             0900 7463703a2f2f733a39     // "tcp://s:9"
             0807060504030201            // session 0x0102030405060708
@@ -155,14 +155,14 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testControlWelcome() {
-        assertControl(.welcome(session: 0x0102_0304_0506_0708), hex("4d4c5343 0200 0200 0807060504030201"))
+        assertControl(.welcome(session: 0x0102_0304_0506_0708), hex("4d4c5343 0300 0200 0807060504030201"))
     }
 
     func testControlJobRequest() {
         assertControl(.jobRequest(session: 0x0102_0304_0506_0708, request: 5, groupID: 16,
                                   members: [JobMember(simulationID: 1, script: "/a.sh"),
                                             JobMember(simulationID: 256, script: "/b")]), hex("""
-            4d4c5343 0200 0300
+            4d4c5343 0300 0300
             0807060504030201            // session
             0500000000000000            // request 5
             10000000                    // group id 16
@@ -174,7 +174,7 @@ final class GoldenBytesTests: XCTestCase {
 
     func testControlJobState() {
         assertControl(.jobState(groupID: 16, state: .failed, exitCode: -9, reason: "oom"), hex("""
-            4d4c5343 0200 0400
+            4d4c5343 0300 0400
             10000000                    // group id 16
             03                          // state 3 = failed
             f7ffffff                    // exit code -9
@@ -184,18 +184,18 @@ final class GoldenBytesTests: XCTestCase {
         XCTAssertEqual(states.count, JobState.allCases.count)
         for (state, code) in states {
             assertControl(.jobState(groupID: 0x0A0B_0C0D, state: state, exitCode: 0, reason: ""),
-                          hex("4d4c5343 0200 0400 0d0c0b0a \(code) 00000000 0000"))
+                          hex("4d4c5343 0300 0400 0d0c0b0a \(code) 00000000 0000"))
         }
     }
 
     func testControlPing() {
-        assertControl(.ping, hex("4d4c5343 0200 0500"))
-        assertControl(.pong, hex("4d4c5343 0200 0b00"))
+        assertControl(.ping, hex("4d4c5343 0300 0500"))
+        assertControl(.pong, hex("4d4c5343 0300 0b00"))
     }
 
     func testControlProgress() {
         assertControl(.progress(finished: 1, failed: 2, total: 300, bytesReceived: 0x0000_0001_0000_0002), hex("""
-            4d4c5343 0200 0600
+            4d4c5343 0300 0600
             01000000                    // finished 1
             02000000                    // failed 2
             2c010000                    // total 300
@@ -204,12 +204,12 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testControlStop() {
-        assertControl(.stop(reason: "SIGINT"), hex("4d4c5343 0200 0700 0600 534947494e54"))
+        assertControl(.stop(reason: "SIGINT"), hex("4d4c5343 0300 0700 0600 534947494e54"))
     }
 
     func testControlStudyEnd() {
         assertControl(.studyEnd(exitCode: 1, finished: 7, failed: 2, summary: "ok"), hex("""
-            4d4c5343 0200 0800
+            4d4c5343 0300 0800
             01000000                    // exit code 1
             07000000                    // finished 7
             02000000                    // failed 2
@@ -236,85 +236,128 @@ final class GoldenBytesTests: XCTestCase {
 
     func testInternalSimulationComplete() {
         let message = InternalMessage.simulationComplete(rank: 3, simulationID: 9)
-        let golden = hex("4d4c5349 0100 0100 03000000 09000000")
+        let golden = hex("4d4c5349 0200 0100 03000000 09000000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalSimulationAbandoned() {
         let message = InternalMessage.simulationAbandoned(simulationID: 256)
-        let golden = hex("4d4c5349 0100 0200 00010000")
+        let golden = hex("4d4c5349 0200 0200 00010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalStop() {
-        let golden = hex("4d4c5349 0100 0300")
+        let golden = hex("4d4c5349 0200 0300")
         XCTAssertEqual(InternalMessage.stop.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(.stop))
     }
 
     func testInternalConverged() {
         let message = InternalMessage.converged(rank: 2, converged: true)
-        let golden = hex("4d4c5349 0100 0400 02000000 01")
+        let golden = hex("4d4c5349 0200 0400 02000000 01")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        let notYet = hex("4d4c5349 0100 0400 02000000 00")
+        let notYet = hex("4d4c5349 0200 0400 02000000 00")
         XCTAssertEqual(decoding(notYet, with: InternalMessage.decode), .success(.converged(rank: 2, converged: false)))
         // Any flag byte other than 0 or 1 is malformed, not "true".
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0100 0400 02000000 02"), with: InternalMessage.decode) else {
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0400 02000000 02"), with: InternalMessage.decode) else {
             return XCTFail("flag 2 must be refused")
         }
     }
 
     func testInternalSimulationStalled() {
         let message = InternalMessage.simulationStalled(rank: 1, simulationID: 0x0102)
-        let golden = hex("4d4c5349 0100 0500 01000000 02010000")
+        let golden = hex("4d4c5349 0200 0500 01000000 02010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalGroupRedrawn() {
         let message = InternalMessage.groupRedrawn(groupID: 7, draw: 2)
-        let golden = hex("4d4c5349 0100 0600 07000000 02000000")
+        let golden = hex("4d4c5349 0200 0600 07000000 02000000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalCheckpoint() {
         let message = InternalMessage.checkpoint(sequence: 0x0102030405, thenStop: true)
-        let golden = hex("4d4c5349 0100 0700 05040302 01000000 01")
+        let golden = hex("4d4c5349 0200 0700 05040302 01000000 01")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0100 0700 05040302 01000000 02"), with: InternalMessage.decode) else {
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0700 05040302 01000000 02"), with: InternalMessage.decode) else {
             return XCTFail("stop flag 2 must be refused")
+        }
+    }
+
+    func testInternalHoldingsQuery() {
+        let message = InternalMessage.holdingsQuery(round: 5, simulations: [2, 0x0102])
+        let golden = hex("4d4c5349 0200 0800 05000000 02000000 02000000 02010000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+        let empty = hex("4d4c5349 0200 0800 05000000 00000000")
+        XCTAssertEqual(decoding(empty, with: InternalMessage.decode), .success(.holdingsQuery(round: 5, simulations: [])))
+        // A count beyond the limit is refused before anything is allocated.
+        guard case .failure(.oversized) = decoding(hex("4d4c5349 0200 0800 05000000 01000100"), with: InternalMessage.decode) else {
+            return XCTFail("65 537 simulations must be refused")
+        }
+        // A count longer than the body is truncated, not read past the end.
+        guard case .failure(.truncated) = decoding(hex("4d4c5349 0200 0800 05000000 02000000 02000000"), with: InternalMessage.decode) else {
+            return XCTFail("a short list must be refused")
+        }
+    }
+
+    func testInternalHoldingsReport() {
+        let message = InternalMessage.holdingsReport(rank: 1, round: 5, holdings: [
+            SimulationHolding(simulationID: 2, missingBlocks: 0), SimulationHolding(simulationID: 9, missingBlocks: 0x0304),
+        ])
+        let golden = hex("4d4c5349 0200 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+        guard case .failure(.oversized) = decoding(hex("4d4c5349 0200 0900 01000000 05000000 01000100"), with: InternalMessage.decode) else {
+            return XCTFail("65 537 entries must be refused")
+        }
+        guard case .failure(.trailingBytes) = decoding(golden + [0], with: InternalMessage.decode) else {
+            return XCTFail("a byte after the last entry must be refused")
+        }
+    }
+
+    func testInternalVersionIsTwoAndVersionOneIsRefused() {
+        XCTAssertEqual(internalProtocolVersion, 2)
+        XCTAssertEqual(protocolVersion, 1, "the data channel keeps its version")
+        guard case .failure(.versionMismatch(ours: 2, theirs: 1)) = decoding(hex("4d4c5349 0100 0300"),
+                                                                              with: InternalMessage.decode) else {
+            return XCTFail("a version 1 internal message must be refused with both versions named")
         }
     }
 
     func testControlCancelJob() {
         assertControl(.cancelJob(session: 0x0102_0304_0506_0708, request: 9, groupID: 3, reason: "idle"),
-                      hex("4d4c5343 0200 0900 0807060504030201 0900000000000000 03000000 0400 69646c65"))
+                      hex("4d4c5343 0300 0900 0807060504030201 0900000000000000 03000000 0400 69646c65"))
     }
 
     func testControlRequestDone() {
         assertControl(.requestDone(session: 0x0102_0304_0506_0708, request: 5, outcome: .duplicate, detail: "running"),
-                      hex("4d4c5343 0200 0a00 0807060504030201 0500000000000000 01 0700 72756e6e696e67"))
+                      hex("4d4c5343 0300 0a00 0807060504030201 0500000000000000 01 0700 72756e6e696e67"))
         let outcomes: [(RequestOutcome, String)] = [(.accepted, "00"), (.duplicate, "01"), (.ignored, "02")]
         for (outcome, code) in outcomes {
             assertControl(.requestDone(session: 1, request: 2, outcome: outcome, detail: ""),
-                          hex("4d4c5343 0200 0a00 0100000000000000 0200000000000000 \(code) 0000"))
+                          hex("4d4c5343 0300 0a00 0100000000000000 0200000000000000 \(code) 0000"))
         }
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5343 0200 0a00 0100000000000000 0200000000000000 03 0000"),
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5343 0300 0a00 0100000000000000 0200000000000000 03 0000"),
                                                       with: ControlMessage.decode) else {
             return XCTFail("outcome 3 must be refused")
         }
     }
 
-    func testControlVersionIsTwoAndVersionOneIsRefused() {
-        XCTAssertEqual(controlProtocolVersion, 2)
-        guard case .failure(.versionMismatch(ours: 2, theirs: 1)) = decoding(hex("4d4c5343 0100 0500"),
-                                                                              with: ControlMessage.decode) else {
-            return XCTFail("a version 1 control message must be refused with both versions named")
+    func testControlVersionIsThreeAndEarlierVersionsAreRefused() {
+        XCTAssertEqual(controlProtocolVersion, 3)
+        for theirs: UInt16 in [1, 2] {
+            guard case .failure(.versionMismatch(ours: 3, theirs: theirs)) = decoding(hex("4d4c5343") + le(theirs) + hex("0500"),
+                                                                                        with: ControlMessage.decode) else {
+                return XCTFail("a version \(theirs) control message must be refused with both versions named")
+            }
         }
     }
 
@@ -322,10 +365,10 @@ final class GoldenBytesTests: XCTestCase {
 
     func testStringsAreLengthPrefixedUTF8() {
         // "a\0b" keeps its NUL; U+1F600 is 4 bytes; the length counts bytes, not characters.
-        assertControl(.stop(reason: "a\u{0}b\u{1F600}"), hex("4d4c5343 0200 0700 0700 610062 f09f9880"))
+        assertControl(.stop(reason: "a\u{0}b\u{1F600}"), hex("4d4c5343 0300 0700 0700 610062 f09f9880"))
         // A string of exactly Limits.maxString bytes is the longest allowed.
         let longest = String(repeating: "z", count: Limits.maxString)
-        assertControl(.stop(reason: longest), hex("4d4c5343 0200 0700 0010") + [UInt8](repeating: 0x7A, count: 4096))
+        assertControl(.stop(reason: longest), hex("4d4c5343 0300 0700 0010") + [UInt8](repeating: 0x7A, count: 4096))
     }
 
     func testRefusalNamingBothVersions() {

@@ -30,36 +30,41 @@ let goldens: [Golden] = [
         0a00000000000000 0400000000000000 0200000000000000
         000000000000f03f 00000000000004c0
         """), decode: data, messageName: "data message"),
-    Golden(name: "Control.hello", bytes: hex("4d4c5343 0200 0100 03000000 0900 7463703a2f2f733a39 0807060504030201"),
+    Golden(name: "Control.hello", bytes: hex("4d4c5343 0300 0100 03000000 0900 7463703a2f2f733a39 0807060504030201"),
            decode: control, messageName: "control message"),
-    Golden(name: "Control.welcome", bytes: hex("4d4c5343 0200 0200 0807060504030201"),
+    Golden(name: "Control.welcome", bytes: hex("4d4c5343 0300 0200 0807060504030201"),
            decode: control, messageName: "control message"),
     Golden(name: "Control.jobRequest", bytes: hex("""
-        4d4c5343 0200 0300 0807060504030201 0500000000000000 10000000 02000000 01000000 0500 2f612e7368 00010000 0200 2f62
+        4d4c5343 0300 0300 0807060504030201 0500000000000000 10000000 02000000 01000000 0500 2f612e7368 00010000 0200 2f62
         """), decode: control, messageName: "control message"),
-    Golden(name: "Control.jobState", bytes: hex("4d4c5343 0200 0400 10000000 03 f7ffffff 0300 6f6f6d"),
+    Golden(name: "Control.jobState", bytes: hex("4d4c5343 0300 0400 10000000 03 f7ffffff 0300 6f6f6d"),
            decode: control, messageName: "control message"),
-    Golden(name: "Control.ping", bytes: hex("4d4c5343 0200 0500"),
+    Golden(name: "Control.ping", bytes: hex("4d4c5343 0300 0500"),
            decode: control, messageName: "control message"),
     Golden(name: "Control.progress", bytes: hex("""
-        4d4c5343 0200 0600 01000000 02000000 2c010000 0200000001000000
+        4d4c5343 0300 0600 01000000 02000000 2c010000 0200000001000000
         """), decode: control, messageName: "control message"),
-    Golden(name: "Control.stop", bytes: hex("4d4c5343 0200 0700 0600 534947494e54"),
+    Golden(name: "Control.stop", bytes: hex("4d4c5343 0300 0700 0600 534947494e54"),
            decode: control, messageName: "control message"),
-    Golden(name: "Control.studyEnd", bytes: hex("4d4c5343 0200 0800 01000000 07000000 02000000 0200 6f6b"),
+    Golden(name: "Control.studyEnd", bytes: hex("4d4c5343 0300 0800 01000000 07000000 02000000 0200 6f6b"),
            decode: control, messageName: "control message"),
     Golden(name: "Control.cancelJob", bytes: hex("""
-        4d4c5343 0200 0900 0807060504030201 0900000000000000 03000000 0400 69646c65
+        4d4c5343 0300 0900 0807060504030201 0900000000000000 03000000 0400 69646c65
         """), decode: control, messageName: "control message"),
     Golden(name: "Control.requestDone", bytes: hex("""
-        4d4c5343 0200 0a00 0807060504030201 0500000000000000 01 0700 72756e6e696e67
+        4d4c5343 0300 0a00 0807060504030201 0500000000000000 01 0700 72756e6e696e67
         """), decode: control, messageName: "control message"),
-    Golden(name: "Control.pong", bytes: hex("4d4c5343 0200 0b00"),
+    Golden(name: "Control.pong", bytes: hex("4d4c5343 0300 0b00"),
            decode: control, messageName: "control message"),
-    Golden(name: "Internal.simulationComplete", bytes: hex("4d4c5349 0100 0100 03000000 09000000"),
+    Golden(name: "Internal.simulationComplete", bytes: hex("4d4c5349 0200 0100 03000000 09000000"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.simulationAbandoned", bytes: hex("4d4c5349 0100 0200 00010000"),
+    Golden(name: "Internal.simulationAbandoned", bytes: hex("4d4c5349 0200 0200 00010000"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.stop", bytes: hex("4d4c5349 0100 0300"),
+    Golden(name: "Internal.stop", bytes: hex("4d4c5349 0200 0300"),
            decode: internalRank, messageName: "internal message"),
+    Golden(name: "Internal.holdingsQuery", bytes: hex("4d4c5349 0200 0800 05000000 02000000 02000000 02010000"),
+           decode: internalRank, messageName: "internal message"),
+    Golden(name: "Internal.holdingsReport", bytes: hex("""
+        4d4c5349 0200 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000
+        """), decode: internalRank, messageName: "internal message"),
 ]

@@ -16,7 +16,7 @@ final class NegativeDecodeTests: XCTestCase {
     // MARK: The hand-written goldens are themselves valid
 
     func testGoldensDecode() {
-        XCTAssertEqual(goldens.count, 18, "one golden per message type and case")
+        XCTAssertEqual(goldens.count, 20, "one golden per message type and case")
         for golden in goldens {
             if case .failure(let e) = run(golden, golden.bytes) { XCTFail("\(golden.name): \(e)") }
         }
@@ -119,9 +119,9 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testOtherVersionsThrowVersionMismatch() {
         for golden in goldens {
-            // The control and handshake channels are at version 2, the others at 1: each refuses the other's.
+            // Control is at version 3, handshake and internal at 2, data at 1: each refuses the others'.
             let ours = channelVersion(golden)
-            let other: UInt16 = ours == 2 ? 1 : 2
+            let other: UInt16 = ours == 1 ? 2 : ours - 1
             for theirs: UInt16 in [other, 0, 256, 0xFFFF] {
                 var message = golden.bytes
                 message[4] = UInt8(theirs & 0xFF)
@@ -145,7 +145,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     /// The version a golden's channel speaks, written out (not read from `Magic`).
     private func channelVersion(_ golden: Golden) -> UInt16 {
-        golden.name.hasPrefix("Control.") || golden.name.hasPrefix("Handshake") ? 2 : 1
+        golden.name.hasPrefix("Control.") ? 3 : golden.name.hasPrefix("Handshake") || golden.name.hasPrefix("Internal.") ? 2 : 1
     }
 
     func testVersionMismatchDescriptionNamesBothVersions() {
@@ -178,13 +178,13 @@ final class NegativeDecodeTests: XCTestCase {
               tail: hex("04030201 02000000"))
         check("4d4c5344 0100", [0, 2, 0x0100, 0xFFFF], "data", DataHeader.decode,
               tail: [UInt8](repeating: 0, count: 40))
-        check("4d4c5343 0200", [0, 12, 13, 0x0100, 0xFFFF], "control", ControlMessage.decode)
-        check("4d4c5349 0100", [0, 8, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
+        check("4d4c5343 0300", [0, 12, 13, 0x0100, 0xFFFF], "control", ControlMessage.decode)
+        check("4d4c5349 0200", [0, 10, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
     }
 
     func testUnknownJobState() {
         for code: UInt8 in [4, 5, 0x80, 0xFF] {
-            let bytes = hex("4d4c5343 0200 0400 10000000") + [code] + hex("00000000 0000")
+            let bytes = hex("4d4c5343 0300 0400 10000000") + [code] + hex("00000000 0000")
             XCTAssertEqual(decodeError(bytes, with: ControlMessage.decode),
                            .invalidValue(what: "job state", detail: "code \(code)"))
         }
@@ -252,7 +252,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testStringLengthLimit() {
         func stop(length: UInt16, present: Int) -> [UInt8] {
-            hex("4d4c5343 0200 0700") + le(length) + [UInt8](repeating: 0x61, count: present)
+            hex("4d4c5343 0300 0700") + le(length) + [UInt8](repeating: 0x61, count: present)
         }
         XCTAssertEqual(Limits.maxString, 4096)
         XCTAssertNoThrow(try decoding(stop(length: 4096, present: 4096), with: ControlMessage.decode).get())
@@ -266,10 +266,10 @@ final class NegativeDecodeTests: XCTestCase {
         // Every string field of every message enforces the limit and names itself.
         let long = le(UInt16(4097)) + [UInt8](repeating: 0x61, count: 4097)
         let cases: [(String, [UInt8], (UnsafeRawBufferPointer) throws(ProtocolError) -> Void)] = [
-            ("connection endpoint", hex("4d4c5343 0200 0100 03000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
-            ("script path", hex("4d4c5343 0200 0300 0100000000000000 0100000000000000 10000000 01000000 01000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
-            ("reason", hex("4d4c5343 0200 0400 10000000 03 f7ffffff") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
-            ("summary", hex("4d4c5343 0200 0800 01000000 07000000 02000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
+            ("connection endpoint", hex("4d4c5343 0300 0100 03000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
+            ("script path", hex("4d4c5343 0300 0300 0100000000000000 0100000000000000 10000000 01000000 01000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
+            ("reason", hex("4d4c5343 0300 0400 10000000 03 f7ffffff") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
+            ("summary", hex("4d4c5343 0300 0800 01000000 07000000 02000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
             ("field name", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 01000000") + long + hex("0000"), { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
             ("data endpoint", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 00000000") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
             ("refusal reason", hex("4d4c5348 0200 0300") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
@@ -315,7 +315,7 @@ final class NegativeDecodeTests: XCTestCase {
     }
 
     func testJobMemberCount() {
-        let head = hex("4d4c5343 0200 0300 0100000000000000 0100000000000000 10000000")
+        let head = hex("4d4c5343 0300 0300 0100000000000000 0100000000000000 10000000")
         for n: UInt32 in [0, 65_537, 1 << 20, .max] {
             XCTAssertEqual(decodeError(head + le(n) + hex("01000000 0100 78"), with: ControlMessage.decode),
                            .invalidValue(what: "job member count", detail: "\(n) not in 1...65536"), "n = \(n)")
@@ -349,11 +349,11 @@ final class NegativeDecodeTests: XCTestCase {
         for s in invalid {
             let str = le(UInt16(s.count)) + s
             let cases: [(String, [UInt8], Decode)] = [
-                ("connection endpoint", hex("4d4c5343 0200 0100 03000000") + str, control),
-                ("script path", hex("4d4c5343 0200 0300 0100000000000000 0100000000000000 10000000 01000000 01000000") + str, control),
-                ("reason", hex("4d4c5343 0200 0400 10000000 03 f7ffffff") + str, control),
-                ("reason", hex("4d4c5343 0200 0700") + str, control),
-                ("summary", hex("4d4c5343 0200 0800 01000000 07000000 02000000") + str, control),
+                ("connection endpoint", hex("4d4c5343 0300 0100 03000000") + str, control),
+                ("script path", hex("4d4c5343 0300 0300 0100000000000000 0100000000000000 10000000 01000000 01000000") + str, control),
+                ("reason", hex("4d4c5343 0300 0400 10000000 03 f7ffffff") + str, control),
+                ("reason", hex("4d4c5343 0300 0700") + str, control),
+                ("summary", hex("4d4c5343 0300 0800 01000000 07000000 02000000") + str, control),
                 ("field name", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 01000000") + str
                     + hex("0900 7463703a2f2f683a31"), reply),
                 ("data endpoint", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 00000000") + str, reply),
@@ -381,7 +381,7 @@ final class NegativeDecodeTests: XCTestCase {
         XCTAssertNil(peek(hex("4d4c5348")))
         XCTAssertNil(peek(hex("4d4c5348 02")), "5 bytes: no complete version")
         XCTAssertNil(peek(hex("4d4c5344 0100 0100")), "data magic")
-        XCTAssertNil(peek(hex("4d4c5343 0200 0500")), "control magic")
+        XCTAssertNil(peek(hex("4d4c5343 0300 0500")), "control magic")
         XCTAssertNil(peek(hex("6d4c5348 0100 0100 04030201 02000000")), "lower-case magic")
         // Every prefix of a valid request: nil below 6 bytes, 1 from 6 bytes on.
         let request = hex("4d4c5348 0100 0100 04030201 02000000")

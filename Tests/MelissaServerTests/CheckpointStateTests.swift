@@ -31,8 +31,10 @@ final class CheckpointStateTests: XCTestCase {
         // Group 0 (interrupted) goes first, then the queued retry of group 1, then group 2.
         XCTAssertEqual(restored.groupsToSubmit(), [0, 1])
         XCTAssertEqual(restored.submittedMembers(ofGroup: 0), [0], "simulation 1 finished already")
-        // Simulation 0 had rank 0's completion: only rank 1's is missing.
-        XCTAssertTrue(restored.rankCompleted(rank: 1, simulation: 0))
+        // Simulation 0 had rank 0's completion. After a restart every rank repeats its own
+        // completions (its tracker is the truth); the stored view alone finishes nothing.
+        XCTAssertFalse(restored.rankCompleted(rank: 1, simulation: 0))
+        XCTAssertTrue(restored.rankCompleted(rank: 0, simulation: 0), "rank 0's repeat finishes it")
     }
 
     func testCoordinatorOfAnotherShapeIsRefused() {

@@ -23,6 +23,24 @@ final class CompletionTrackerTests: XCTestCase {
         XCTAssertEqual(t.openSimulations, 0)
     }
 
+    func testMissingBlocksCountWhatThisRankStillNeeds() {
+        var t = CompletionTracker(simulationCount: 4, nbFields: 2, nbTimeSteps: 3)
+        XCTAssertEqual(t.missingBlocks(simulation: 2), 6, "nothing arrived: every (field, step) block")
+        _ = t.record(header(sim: 2, step: 1, field: 1, clientRank: 0, offset: 0, count: 4), blockSize: 10)
+        XCTAssertEqual(t.missingBlocks(simulation: 2), 6, "a partial step is still missing")
+        _ = t.record(header(sim: 2, step: 1, field: 1, clientRank: 1, offset: 4, count: 6), blockSize: 10)
+        XCTAssertEqual(t.missingBlocks(simulation: 2), 5)
+        for field in 0..<2 as Range<UInt32> {
+            for step in 0..<3 as Range<UInt32> where !(field == 1 && step == 1) {
+                _ = t.record(header(sim: 2, step: step, field: field, clientRank: 0, offset: 0, count: 10), blockSize: 10)
+            }
+        }
+        XCTAssertEqual(t.missingBlocks(simulation: 2), 0, "complete")
+        t.close(simulation: 3)
+        XCTAssertEqual(t.missingBlocks(simulation: 3), 0, "an abandoned simulation is closed: nothing to wait for")
+        XCTAssertEqual(t.missingBlocks(simulation: 99), 6, "an id out of range is never complete")
+    }
+
     func testDuplicatesAreRefusedAndDoNotCountTowardsCompletion() {
         var t = CompletionTracker(simulationCount: 2, nbFields: 1, nbTimeSteps: 2)
         let h = header(sim: 0, step: 0, clientRank: 0, offset: 0, count: 10)

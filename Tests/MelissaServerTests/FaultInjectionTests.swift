@@ -18,4 +18,21 @@ final class FaultInjectionTests: XCTestCase {
             }
         }
     }
+
+    func testCheckpointKillNamesRankCheckpointAndStage() throws {
+        XCTAssertNil(try BaseServer.checkpointKill(nil))
+        XCTAssertNil(try BaseServer.checkpointKill(""))
+        let half = try XCTUnwrap(BaseServer.checkpointKill("1:3"))
+        XCTAssertEqual(half.rank, 1)
+        XCTAssertEqual(half.sequence, 3)
+        XCTAssertEqual(half.stage, .halfWritten)
+        XCTAssertEqual(try BaseServer.checkpointKill("0:2:renames")?.stage, .betweenRenames)
+        for bad in ["1", "x:2", "1:0", "-1:2", "1:2:end", "1:2:half:x", ":2"] {
+            XCTAssertThrowsError(try BaseServer.checkpointKill(bad), bad) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("MELISSA_FAULT_KILL_IN_CHECKPOINT"), text)
+                XCTAssertTrue(text.contains("'\(bad)'"), text)
+            }
+        }
+    }
 }

@@ -129,4 +129,130 @@ final class StudyCoordinatorTests: XCTestCase {
         XCTAssertTrue(c.isDone)
         XCTAssertEqual(c.failedCount, 0)
     }
+
+    // MARK: - completion is state
+
+    /// The field failure behind issue 14: rank 0's share arrived whole in the first attempt
+    /// (its client ranks had sent everything before mpirun killed the job); the rerun brings
+    /// rank 0 only duplicates, so rank 0 never reports again. Rank 1 completing must finish it.
+    func testARankCompleteFromAFailedAttemptStaysCompleteForTheRerun() {
+        var c = StudyCoordinator(simulationCount: 3, groupSize: 1, jobLimit: 3, serverRanks: 2, dataGrace: 30,
+                                 policy: .init(crashesBeforeRedraw: 3))
+        XCTAssertEqual(c.groupsToSubmit(), [0, 1, 2])
+        XCTAssertFalse(c.rankCompleted(rank: 0, simulation: 2))
+        let outcomes = c.jobChanged(group: 2, state: .failed, exitCode: 137, reason: "killed", now: 1)
+        XCTAssertEqual(outcomes, [.retry(group: 2, simulations: [2], reason: "killed (exit code 137)")])
+        XCTAssertEqual(c.groupsToSubmit(), [2], "the rerun takes the freed slot")
+        XCTAssertTrue(c.rankCompleted(rank: 1, simulation: 2), "rank 0's completion from attempt 1 still counts")
+        XCTAssertEqual(c.states[2], .finished)
+    }
+
+    /// A job that exited 0 while a rank still misses data: rank 0 asks; the ranks' answers
+    /// say what is missing; one round later with nothing new the group fails, at once.
+    func testAJobThatExitedZeroWithDataMissingFailsAfterOneQuietRound() {
+        var c = StudyCoordinator(simulationCount: 2, groupSize: 2, jobLimit: 1, serverRanks: 2, dataGrace: 30,
+                                 probeInterval: 0.5, policy: .init(crashesBeforeRedraw: 3))
+        _ = c.groupsToSubmit()
+        XCTAssertFalse(c.rankCompleted(rank: 0, simulation: 0))
+        XCTAssertTrue(c.rankCompleted(rank: 1, simulation: 0))
+        XCTAssertNil(c.holdingsQuery(now: 0), "nothing to ask while the job runs")
+        XCTAssertEqual(c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 10), [])
+        guard let first = c.holdingsQuery(now: 10) else { return XCTFail("the job ended with simulation 1 incomplete") }
+        XCTAssertEqual(first.simulations, [1])
+        XCTAssertNil(c.holdingsQuery(now: 10), "one round at a time")
+        var verdict = c.holdingsReported(rank: 0, round: first.round, holdings: [.init(simulationID: 1, missingBlocks: 0)], now: 10.01)
+        XCTAssertEqual(verdict, .init())
+        verdict = c.holdingsReported(rank: 1, round: first.round, holdings: [.init(simulationID: 1, missingBlocks: 4)], now: 10.01)
+        XCTAssertEqual(verdict, .init(), "first round: data may still be in flight")
+        XCTAssertNil(c.holdingsQuery(now: 10.2), "the next round waits probeInterval")
+        XCTAssertEqual(c.nextDeadline, 10.51)
+        guard let second = c.holdingsQuery(now: 10.51) else { return XCTFail("second round") }
+        XCTAssertGreaterThan(second.round, first.round)
+        _ = c.holdingsReported(rank: 1, round: second.round, holdings: [.init(simulationID: 1, missingBlocks: 4)], now: 10.52)
+        verdict = c.holdingsReported(rank: 0, round: second.round, holdings: [.init(simulationID: 1, missingBlocks: 0)], now: 10.52)
+        guard case let .retry(group, sims, reason)? = verdict.outcomes.first, verdict.outcomes.count == 1 else {
+            return XCTFail("\(verdict)")
+        }
+        XCTAssertEqual(group, 0)
+        XCTAssertEqual(sims, [1], "simulation 0 finished; only 1 runs again")
+        XCTAssertTrue(reason.contains("simulation 1 misses 4 on rank 1 (field, time step) blocks"), reason)
+        XCTAssertEqual(c.groupsToSubmit(), [0])
+        XCTAssertEqual(c.submittedMembers(ofGroup: 0), [1])
+        XCTAssertTrue(c.rankCompleted(rank: 1, simulation: 1), "rank 0 held it all along")
+    }
+
+    func testDataStillArrivingKeepsTheSimulationAliveUntilItCompletes() {
+        var c = StudyCoordinator(simulationCount: 1, groupSize: 1, jobLimit: 1, serverRanks: 2, dataGrace: 30, probeInterval: 0.5)
+        _ = c.groupsToSubmit()
+        _ = c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 0)
+        var now = 0.0
+        for missing: UInt32 in [9, 5, 2] {
+            guard let q = c.holdingsQuery(now: now) else { return XCTFail("round at \(now)") }
+            _ = c.holdingsReported(rank: 0, round: q.round, holdings: [.init(simulationID: 0, missingBlocks: 0)], now: now)
+            let v = c.holdingsReported(rank: 1, round: q.round, holdings: [.init(simulationID: 0, missingBlocks: missing)], now: now)
+            XCTAssertEqual(v, .init(), "progress since the last round: still in flight")
+            now += 0.5
+        }
+        guard let q = c.holdingsQuery(now: now) else { return XCTFail("last round") }
+        _ = c.holdingsReported(rank: 1, round: q.round, holdings: [.init(simulationID: 0, missingBlocks: 0)], now: now)
+        let v = c.holdingsReported(rank: 0, round: q.round, holdings: [.init(simulationID: 0, missingBlocks: 0)], now: now)
+        XCTAssertEqual(v.finished, [0])
+        XCTAssertTrue(c.isDone)
+        XCTAssertNil(c.nextDeadline)
+    }
+
+    func testAnswersOfAnotherRoundAndRepeatedAnswersChangeNothing() {
+        var c = StudyCoordinator(simulationCount: 1, groupSize: 1, jobLimit: 1, serverRanks: 2, dataGrace: 30)
+        _ = c.groupsToSubmit()
+        _ = c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 0)
+        guard let q = c.holdingsQuery(now: 0) else { return XCTFail() }
+        let complete = [SimulationHolding(simulationID: 0, missingBlocks: 0)]
+        XCTAssertEqual(c.holdingsReported(rank: 0, round: q.round + 1, holdings: complete, now: 0), .init())
+        XCTAssertEqual(c.holdingsReported(rank: 0, round: q.round, holdings: complete, now: 0), .init())
+        XCTAssertEqual(c.holdingsReported(rank: 0, round: q.round, holdings: complete, now: 0), .init(), "rank 0 twice is not rank 1")
+        XCTAssertEqual(c.holdingsReported(rank: 5, round: q.round, holdings: complete, now: 0), .init(), "no rank 5")
+        XCTAssertEqual(c.holdingsReported(rank: 1, round: q.round, holdings: [.init(simulationID: 9, missingBlocks: 0)], now: 0), .init())
+        XCTAssertEqual(c.holdingsReported(rank: 1, round: q.round, holdings: complete, now: 0).finished, [0])
+    }
+
+    /// A redrawn Sobol group: a rank may reopen a member it had completed (held-back steps
+    /// discarded) or keep it closed. Rank 0 asks, and until every rank answered, no stale
+    /// completion bit may finish a member.
+    func testAfterASobolRedrawOnlyTheRanksAnswersDecideCompletion() {
+        var c = StudyCoordinator(simulationCount: 3, groupSize: 3, jobLimit: 1, serverRanks: 2, dataGrace: 30,
+                                 policy: .init(crashesBeforeRedraw: 1, redrawWholeGroup: true))
+        _ = c.groupsToSubmit()
+        XCTAssertFalse(c.rankCompleted(rank: 0, simulation: 0))
+        XCTAssertTrue(c.rankCompleted(rank: 1, simulation: 0))
+        XCTAssertFalse(c.rankCompleted(rank: 0, simulation: 1))
+        let outcomes = c.jobChanged(group: 0, state: .failed, exitCode: 9, reason: "", now: 5)
+        guard case .redraw(0, 1, [0, 1, 2], _)? = outcomes.first else { return XCTFail("\(outcomes)") }
+        guard let q = c.holdingsQuery(now: 5) else { return XCTFail("a redraw asks the ranks") }
+        XCTAssertEqual(q.simulations, [0, 1, 2])
+        _ = c.groupsToSubmit()
+        // Rank 1 completes member 1 in the new draw before rank 0 answered: rank 0's bit from
+        // the old draw must not finish it.
+        XCTAssertFalse(c.rankCompleted(rank: 1, simulation: 1))
+        _ = c.holdingsReported(rank: 0, round: q.round, holdings: [
+            .init(simulationID: 0, missingBlocks: 0), .init(simulationID: 1, missingBlocks: 6), .init(simulationID: 2, missingBlocks: 8),
+        ], now: 5)
+        let v = c.holdingsReported(rank: 1, round: q.round, holdings: [
+            .init(simulationID: 0, missingBlocks: 0), .init(simulationID: 1, missingBlocks: 0), .init(simulationID: 2, missingBlocks: 8),
+        ], now: 5)
+        XCTAssertEqual(v.finished, [0], "member 0 stayed closed on both ranks")
+        XCTAssertEqual(c.states[1], .submitted, "member 1 was reopened on rank 0")
+        XCTAssertTrue(c.rankCompleted(rank: 0, simulation: 1))
+        XCTAssertNil(c.holdingsQuery(now: 100), "a redraw's question is asked once")
+    }
+
+    func testAnEarlyExitWithoutAnyAnswerStillFailsAtTheBackstop() {
+        var c = StudyCoordinator(simulationCount: 1, groupSize: 1, jobLimit: 1, serverRanks: 2, dataGrace: 30,
+                                 policy: .init(crashesBeforeRedraw: 2))
+        _ = c.groupsToSubmit()
+        _ = c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 0)
+        _ = c.holdingsQuery(now: 0)
+        XCTAssertTrue(c.expireGracePeriods(now: 29).isEmpty)
+        guard case let .retry(_, _, reason)? = c.expireGracePeriods(now: 30).first else { return XCTFail() }
+        XCTAssertTrue(reason.contains("not every rank answered within 30 s"), reason)
+    }
 }
