@@ -66,6 +66,19 @@ public struct CheckpointStore: Sendable {
         guard fsync(dir) == 0 else { throw Self.ioError(directory, "fsync") }
     }
 
+    /// Makes the previous file current again (replacing the current one atomically), for a
+    /// restart that chose the previous checkpoint; `previous` must be `previousPath`.
+    public func makeCurrent(previous: String) throws(CheckpointError) {
+        guard previous == previousPath else {
+            throw .invalidValue(source: previous, field: "checkpoint file", detail: "only \(previousPath) can become current again")
+        }
+        guard rename(previousPath, currentPath) == 0 else { throw Self.ioError(previousPath, "rename to \(currentPath)") }
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { throw Self.ioError(directory, "open") }
+        defer { close(dir) }
+        guard fsync(dir) == 0 else { throw Self.ioError(directory, "fsync") }
+    }
+
     /// The newest valid checkpoint: current if it is valid and this study's, else previous.
     /// Nil when neither file exists; an error listing each refusal when none is usable.
     public func load(expectingFingerprint fingerprint: UInt64, rank: UInt32,

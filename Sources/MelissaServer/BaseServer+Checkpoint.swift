@@ -15,7 +15,9 @@ extension BaseServer {
     /// `MELISSA_FAULT_KILL_IN_CHECKPOINT` names this rank and checkpoint.
     func checkpointStore(writing sequence: UInt64) -> CheckpointStore {
         var store = checkpointStore
-        if let kill = checkpointKill, kill.rank == rank, kill.sequence == sequence {
+        // Each names one server run: a restarted server continues the numbering, and would
+        // otherwise die again at the same checkpoint until max_server_restarts.
+        if let kill = checkpointKills.first(where: { $0.sequence == sequence }) {
             let target = kill.stage
             store.faultHook = { stage in if stage == target { Glibc.kill(getpid(), SIGKILL) } }
         }
@@ -95,7 +97,8 @@ extension BaseServer {
     /// why; with no common sequence the study starts from scratch. Collective.
     func restoreIfRestarting() throws {
         guard ProcessInfo.processInfo.environment["MELISSA_RESTART"] == "1" else { return }
-        let candidates = loadCheckpointCandidates()
+        let found = loadCheckpointCandidates()
+        let candidates = found.mapValues(\.sections)
         var mine = CheckpointEncoder()
         mine.u64Array(candidates.keys.sorted())
         let everyone = try comm.allgather(mine.bytes)
@@ -114,22 +117,38 @@ extension BaseServer {
         try restore(sections: sections)
         checkpointSequence = chosen
         restoredFromCheckpoint = true
+        // The chosen checkpoint becomes this rank's current file. A newer one that not every
+        // rank completed (the server died while writing it) is dropped: left in place, the
+        // next write would rotate the chosen one away on this rank while another rank may
+        // still need it, and a second death there would leave no common checkpoint.
+        if let path = found[chosen]?.path, path != checkpointStore.currentPath {
+            do {
+                try checkpointStore.makeCurrent(previous: path)
+                let newer = found.keys.filter { $0 > chosen }.sorted().map(String.init).joined(separator: ", ")
+                log.event(newer.isEmpty
+                          ? "restart: checkpoint \(chosen), this rank's previous file, is current again"
+                          : "restart: dropped this rank's checkpoint \(newer), which not every rank completed; checkpoint \(chosen) is current again")
+            } catch {
+                throw ServerError.setup("restart: cannot make checkpoint \(chosen) current again: \(error)")
+            }
+        }
         if rank == 0 {
             log.event("restart \(serverRestarts): restored checkpoint \(chosen) (\(coordinator.finishedCount) simulations finished, \(coordinator.failedCount) failed, \(coordinator.retryQueue.count) group(s) to run again)")
         }
     }
 
-    /// This rank's valid checkpoints by sequence: current and previous file, each checked for
-    /// format, checksums and identity (study, rank, comm size).
-    func loadCheckpointCandidates() -> [UInt64: [CheckpointSection]] {
+    /// This rank's valid checkpoints by sequence, with their files: current and previous,
+    /// each checked for format, checksums and identity (study, rank, comm size).
+    func loadCheckpointCandidates() -> [UInt64: (path: String, sections: [CheckpointSection])] {
         let store = checkpointStore
-        var out: [UInt64: [CheckpointSection]] = [:]
+        var out: [UInt64: (path: String, sections: [CheckpointSection])] = [:]
         for path in [store.currentPath, store.previousPath] where FileManager.default.fileExists(atPath: path) {
             do {
                 let (header, sections) = try CheckpointFile.decode(try Self.readWholeFile(path), source: path)
                 try CheckpointFile.checkIdentity(header, path: path, fingerprint: studyFingerprint,
                                                  rank: UInt32(rank), commSize: UInt32(commSize))
-                out[header.sequence] = sections
+                // Current first: of two files with one sequence, current is the newer write.
+                if out[header.sequence] == nil { out[header.sequence] = (path, sections) }
             } catch {
                 log.error("restart: refused \(error)")
             }

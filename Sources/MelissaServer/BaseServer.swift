@@ -78,9 +78,9 @@ open class BaseServer {
     /// are answered once the data socket has nothing waiting (so whatever arrived counts), or
     /// after `holdingsAnswerLimit` seconds under a flood.
     var pendingQueries: [(round: UInt32, simulations: [UInt32], since: Double)] = []
-    /// Fault injection (`MELISSA_FAULT_KILL_IN_CHECKPOINT`): the rank, checkpoint number and
-    /// write stage at which this process kills itself with SIGKILL.
-    let checkpointKill: (rank: Int, sequence: UInt64, stage: CheckpointStore.WriteStage)?
+    /// Fault injection (`MELISSA_FAULT_KILL_IN_CHECKPOINT`): the checkpoints whose write this
+    /// rank dies in, in this server run.
+    let checkpointKills: [CheckpointKill]
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -141,7 +141,9 @@ open class BaseServer {
                                                      redrawWholeGroup: config.saConfig.sobolIndices))
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
-        checkpointKill = try Self.checkpointKill(ProcessInfo.processInfo.environment["MELISSA_FAULT_KILL_IN_CHECKPOINT"])
+        let (myRank, restarts) = (rank, serverRestarts)
+        checkpointKills = try CheckpointKill.parse(ProcessInfo.processInfo.environment["MELISSA_FAULT_KILL_IN_CHECKPOINT"])
+            .filter { $0.rank == myRank && $0.restart == restarts }
         signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
 
         host = config.serverConfig.advertisedHost ?? HostName.current()
@@ -187,7 +189,7 @@ open class BaseServer {
         if ingestDelayMicros > 0 {
             log.event("fault injection: sleeping \(ingestDelayMicros) µs per accepted data message (MELISSA_FAULT_INGEST_DELAY_US)")
         }
-        if let kill = checkpointKill, kill.rank == rank {
+        for kill in checkpointKills {
             log.event("fault injection: this rank kills itself with SIGKILL while writing checkpoint \(kill.sequence) (stage \(kill.stage.rawValue), MELISSA_FAULT_KILL_IN_CHECKPOINT)")
         }
     }
@@ -568,19 +570,6 @@ open class BaseServer {
             throw ServerError.environment("MELISSA_FAULT_INGEST_DELAY_US must be microseconds from 0 to 10000000, got '\(raw)'")
         }
         return value
-    }
-
-    /// Parses `MELISSA_FAULT_KILL_IN_CHECKPOINT` = `<rank>:<checkpoint number>[:half|renames]`
-    /// (default stage `half`); unset or empty is no fault. Anything else stops the server at
-    /// start naming the variable, so a typo never runs a fault test without its fault.
-    static func checkpointKill(_ raw: String?) throws -> (rank: Int, sequence: UInt64, stage: CheckpointStore.WriteStage)? {
-        guard let raw, !raw.isEmpty else { return nil }
-        let parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let stage = parts.count == 3 ? CheckpointStore.WriteStage(rawValue: parts[2]) : parts.count == 2 ? .halfWritten : nil
-        guard let stage, let rank = Int(parts[0]), rank >= 0, let sequence = UInt64(parts[1]), sequence >= 1 else {
-            throw ServerError.environment("MELISSA_FAULT_KILL_IN_CHECKPOINT must be <rank>:<checkpoint number ≥ 1>[:half|renames], got '\(raw)'")
-        }
-        return (rank, sequence, stage)
     }
 
     /// Seconds on the monotonic clock (deadlines, rate limits; never wall time).

@@ -59,6 +59,20 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try load(store)).header.sequence, 2)
     }
 
+    func testMakeCurrentBringsThePreviousCheckpointBack() throws {
+        let store = CheckpointStore(directory: directory, rank: 0)
+        try store.write(header: header(3), sections: [CheckpointSection(tag: "AAAA", bytes: [3])])
+        try store.write(header: header(4), sections: [CheckpointSection(tag: "AAAA", bytes: [4])])
+        try store.makeCurrent(previous: store.previousPath)
+        XCTAssertEqual(try XCTUnwrap(try load(store)).header.sequence, 3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.previousPath), "checkpoint 4 is gone")
+        // The next write rotates 3 into previous: a rank that dies writing 5 still has 3.
+        try store.write(header: header(5), sections: [])
+        let previous = try CheckpointFile.decode(try CheckpointStore.read(store.previousPath), source: "p")
+        XCTAssertEqual(previous.0.sequence, 3)
+        XCTAssertThrowsError(try store.makeCurrent(previous: store.currentPath), "only previous can become current")
+    }
+
     func testCorruptCurrentFallsBackToPreviousAndSaysWhy() throws {
         let store = CheckpointStore(directory: directory, rank: 0)
         try store.write(header: header(1), sections: [CheckpointSection(tag: "AAAA", bytes: [1])])

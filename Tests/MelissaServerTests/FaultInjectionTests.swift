@@ -19,16 +19,17 @@ final class FaultInjectionTests: XCTestCase {
         }
     }
 
-    func testCheckpointKillNamesRankCheckpointAndStage() throws {
-        XCTAssertNil(try BaseServer.checkpointKill(nil))
-        XCTAssertNil(try BaseServer.checkpointKill(""))
-        let half = try XCTUnwrap(BaseServer.checkpointKill("1:3"))
-        XCTAssertEqual(half.rank, 1)
-        XCTAssertEqual(half.sequence, 3)
-        XCTAssertEqual(half.stage, .halfWritten)
-        XCTAssertEqual(try BaseServer.checkpointKill("0:2:renames")?.stage, .betweenRenames)
-        for bad in ["1", "x:2", "1:0", "-1:2", "1:2:end", "1:2:half:x", ":2"] {
-            XCTAssertThrowsError(try BaseServer.checkpointKill(bad), bad) { error in
+    func testCheckpointKillNamesRankCheckpointStageAndServerRun() throws {
+        XCTAssertEqual(try CheckpointKill.parse(nil), [])
+        XCTAssertEqual(try CheckpointKill.parse(""), [])
+        XCTAssertEqual(try CheckpointKill.parse("1:3"), [CheckpointKill(rank: 1, sequence: 3, stage: .halfWritten, restart: 0)])
+        XCTAssertEqual(try CheckpointKill.parse("0:2:renames,1:4@1,1:4:half@2"), [
+            CheckpointKill(rank: 0, sequence: 2, stage: .betweenRenames, restart: 0),
+            CheckpointKill(rank: 1, sequence: 4, stage: .halfWritten, restart: 1),
+            CheckpointKill(rank: 1, sequence: 4, stage: .halfWritten, restart: 2),
+        ])
+        for bad in ["1", "x:2", "1:0", "-1:2", "1:2:end", "1:2:half:x", ":2", "1:2@", "1:2@-1", "1:2@1@2", "1:2,"] {
+            XCTAssertThrowsError(try CheckpointKill.parse(bad), bad) { error in
                 let text = "\(error)"
                 XCTAssertTrue(text.contains("MELISSA_FAULT_KILL_IN_CHECKPOINT"), text)
                 XCTAssertTrue(text.contains("'\(bad)'"), text)

@@ -121,6 +121,27 @@ def test_server_killed_twice_is_restarted_from_its_checkpoint(tmp_path, prefix, 
     assert not pids(str(study)) and not pids(server), "nothing of the study may outlive it"
 
 
+def test_a_second_death_in_the_same_checkpoint_still_restarts_from_the_common_one(tmp_path, prefix, reference):
+    """Found by the chaos harness: rank 1 dies writing checkpoint 3 (rank 0 wrote it), the
+    restarted server restores 2 and, numbering on from there, writes 3 again, and rank 1 dies
+    in it again. Rank 0's second 3 used to rotate its 2 away: no checkpoint in common, and the
+    study started over from scratch. Now every restart restores 2."""
+    config = write_config(tmp_path, heat_config(tmp_path, prefix, (24703, 28700)))
+    study = tmp_path / "study"
+    env = dict(os.environ, MELISSA_FAULT_KILL_IN_CHECKPOINT="1:3,1:3@1")
+    result = subprocess.run([str(prefix / "bin" / "melissa-launcher"), str(config)], env=env, capture_output=True,
+                            text=True, timeout=240, stdin=subprocess.DEVNULL)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    log = (study / "server.rank0.log").read_text()
+    assert "from scratch" not in log, log
+    assert log.count("restored checkpoint 2 ") == 2, log
+    assert "dropped this rank's checkpoint 3, which not every rank completed" in log, log
+    assert "server restarted (2/3)" in out, out
+    assert_same(study, reference)
+    assert not pids(str(study)), "nothing of the study may outlive it"
+
+
 def relocate(stopped, target, prefix, ports):
     """A copy of a stopped study in `target`/study, with its own config (same study options,
     so its checkpoints are valid there): a way to resume one stopped study several times."""
