@@ -30,21 +30,27 @@ public struct ClientSettings: Equatable, Sendable {
     public var connectTimeout: Double
     /// `MELISSA_ZMQ_HWM`: send high-water mark of each data socket, in messages (nil = libzmq's default).
     public var sendHighWaterMark: Int32?
+    /// `MELISSA_FINALIZE_TIMEOUT`: seconds `melissa_finalize` waits at most for the server to
+    /// take every queued time step (default 300); a dead server must not hang the simulation.
+    public var finalizeTimeout: Double
     /// The study's keys from `$MELISSA_STUDY_DIR/keys` when that directory exists (every
     /// study the launcher runs has one); nil connects without CURVE.
     public var credentials: ClientCredentials?
 
     /// Default handshake timeout in seconds.
     public static let defaultConnectTimeout: Double = 60
+    /// Default flush timeout of `melissa_finalize` in seconds.
+    public static let defaultFinalizeTimeout: Double = 300
 
     /// Builds settings from explicit values (tests, Swift simulations).
     public init(simulationID: UInt32, serverAddress: String,
                 connectTimeout: Double = ClientSettings.defaultConnectTimeout, sendHighWaterMark: Int32? = nil,
-                credentials: ClientCredentials? = nil) {
+                finalizeTimeout: Double = ClientSettings.defaultFinalizeTimeout, credentials: ClientCredentials? = nil) {
         self.simulationID = simulationID
         self.serverAddress = serverAddress
         self.connectTimeout = connectTimeout
         self.sendHighWaterMark = sendHighWaterMark
+        self.finalizeTimeout = finalizeTimeout
         self.credentials = credentials
     }
 
@@ -52,8 +58,9 @@ public struct ClientSettings: Equatable, Sendable {
     public init(environment: [String: String]) throws(ClientError) {
         simulationID = try Self.simulationID(environment)
         serverAddress = try Self.serverAddress(environment)
-        connectTimeout = try Self.timeout(environment)
+        connectTimeout = try Self.timeout(environment, name: "MELISSA_CONNECT_TIMEOUT", default: Self.defaultConnectTimeout)
         sendHighWaterMark = try Self.highWaterMark(environment)
+        finalizeTimeout = try Self.timeout(environment, name: "MELISSA_FINALIZE_TIMEOUT", default: Self.defaultFinalizeTimeout)
         credentials = try Self.credentials(environment)
     }
 
@@ -109,9 +116,8 @@ public struct ClientSettings: Equatable, Sendable {
         return true
     }
 
-    private static func timeout(_ env: [String: String]) throws(ClientError) -> Double {
-        let name = "MELISSA_CONNECT_TIMEOUT"
-        guard let raw = env[name], !raw.isEmpty else { return defaultConnectTimeout }
+    private static func timeout(_ env: [String: String], name: String, default value: Double) throws(ClientError) -> Double {
+        guard let raw = env[name], !raw.isEmpty else { return value }
         // Fractions are allowed (tests use short ones); the cap keeps the millisecond value in an Int32.
         guard let seconds = Double(raw), seconds > 0, seconds <= 2_000_000 else {
             throw .invalidEnvironment(variable: name, value: raw, expected: "a number of seconds in (0, 2000000]")

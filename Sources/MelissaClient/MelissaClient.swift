@@ -138,8 +138,7 @@ public final class MelissaClient {
         for (serverRank, endpoint) in endpoints.enumerated() {
             do throws(ZMQError) {
                 let socket = try context.socket(.push)
-                // Linger -1: finalize blocks until every queued time step is handed to the network,
-                // so the last steps are not lost when the simulation exits right after.
+                // Linger -1 while the study runs; finalize bounds it (MELISSA_FINALIZE_TIMEOUT).
                 try socket.setTimeouts(linger: -1)
                 // Options apply to pipes created later, so they go before connect.
                 if let hwm = settings.sendHighWaterMark { try socket.setHighWaterMarks(send: hwm) }
@@ -220,7 +219,9 @@ public final class MelissaClient {
     // MARK: melissa_finalize
 
     /// Flushes and closes everything (melissa_finalize): blocks until every queued message is handed
-    /// to the network. Idempotent; `deinit` calls it too.
+    /// to the network, for at most `finalizeTimeout` seconds (a dead server must not hang the
+    /// simulation; the server runs a simulation whose data is incomplete again). Idempotent;
+    /// `deinit` calls it too.
     public func finalize() throws(ClientError) {
         if isFinalized { return }
         isFinalized = true
@@ -231,10 +232,22 @@ public final class MelissaClient {
                             + "the server will not count this simulation as complete")
             }
         }
-        for socket in dataSockets { socket.close() }
+        // The linger set now counts from this close: the last steps get the whole timeout.
+        let lingerMillis = Int32(min(settings.finalizeTimeout * 1000, Double(Int32.max)))
+        for socket in dataSockets {
+            try? socket.setTimeouts(linger: lingerMillis)
+            socket.close()
+        }
+        let queued = !dataSockets.isEmpty
         dataSockets = []
-        // Dropping the last reference runs zmq_ctx_term, which waits for the linger -1 sockets
-        // to flush their queues. That wait is the point of finalize.
+        // Dropping the last reference runs zmq_ctx_term, which waits for the sockets to flush
+        // their queues. That wait is the point of finalize.
+        let start = Self.monotonicSeconds()
         context = nil
+        if queued, Self.monotonicSeconds() - start >= settings.finalizeTimeout * 0.99 {
+            diagnostics("warning: melissa_finalize waited \(settings.finalizeTimeout) s (MELISSA_FINALIZE_TIMEOUT) and the "
+                        + "server did not take every queued time step; the rest was dropped (is the server still running? "
+                        + "it runs a simulation whose data is incomplete again)")
+        }
     }
 }

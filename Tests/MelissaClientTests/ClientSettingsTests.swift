@@ -38,6 +38,8 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(try settings(["MELISSA_SIMU_ID": "4294967295"]).simulationID, UInt32.max)
         XCTAssertEqual(try settings(["MELISSA_CONNECT_TIMEOUT": "1"]).connectTimeout, 1)
         XCTAssertEqual(try settings(["MELISSA_CONNECT_TIMEOUT": "0.25"]).connectTimeout, 0.25)
+        XCTAssertEqual(s.finalizeTimeout, 300)
+        XCTAssertEqual(try settings(["MELISSA_FINALIZE_TIMEOUT": "2.5"]).finalizeTimeout, 2.5)
         XCTAssertEqual(try settings(["MELISSA_ZMQ_HWM": "100"]).sendHighWaterMark, 100)
         XCTAssertEqual(try settings(["MELISSA_ZMQ_HWM": "0"]).sendHighWaterMark, 0)
         XCTAssertEqual(try settings(["MELISSA_SERVER_ADDRESS": "ipc:///tmp/melissa.sock"]).serverAddress,
@@ -76,6 +78,9 @@ final class ClientSettingsTests: XCTestCase {
     func testOptionalVariablesRejectGarbage() {
         for garbage in ["0", "-3", "abc", "inf", "nan"] {
             assertRejected(["MELISSA_CONNECT_TIMEOUT": garbage], naming: "MELISSA_CONNECT_TIMEOUT")
+        }
+        for garbage in ["0", "-3", "abc", "inf", "nan", "2000001"] {
+            assertRejected(["MELISSA_FINALIZE_TIMEOUT": garbage], naming: "MELISSA_FINALIZE_TIMEOUT")
         }
         for garbage in ["-1", "lots", "1e3"] {
             assertRejected(["MELISSA_ZMQ_HWM": garbage], naming: "MELISSA_ZMQ_HWM")

@@ -9,12 +9,13 @@ final class ClientSocketTests: XCTestCase {
     /// Collects the client's diagnostics.
     private let log = LockedBox<[String]>([])
 
-    private func makeClient(_ server: FakeServer, simulationID: UInt32 = 7, timeout: Double = 10) throws -> MelissaClient {
+    private func makeClient(_ server: FakeServer, simulationID: UInt32 = 7, timeout: Double = 10,
+                            finalizeTimeout: Double = ClientSettings.defaultFinalizeTimeout) throws -> MelissaClient {
         let log = self.log
         return try MelissaClient(
             communicator: try TestMPI.world(),
             settings: ClientSettings(simulationID: simulationID, serverAddress: server.handshakeEndpoint,
-                                     connectTimeout: timeout),
+                                     connectTimeout: timeout, finalizeTimeout: finalizeTimeout),
             diagnostics: { message in log.set(log.get() + [message]) })
     }
 
@@ -48,6 +49,21 @@ final class ClientSocketTests: XCTestCase {
             }
         }
         XCTAssertEqual(log.get(), [])
+    }
+
+    /// Found by the chaos harness: a simulation whose server died hung in melissa_finalize
+    /// forever (zmq_ctx_term with linger -1). The flush wait is bounded and says so.
+    func testFinalizeGivesUpOnADeadServerAfterItsTimeoutAndSaysSo() throws {
+        let server = try FakeServer(serverRanks: 1, answer: .reply(fieldNames: ["temperature"], nbTimeSteps: 2))
+        let client = try makeClient(server, finalizeTimeout: 0.3)
+        try client.register(field: "temperature", localSize: 4)
+        _ = try server.request()
+        server.shutDown()  // the server is gone: nobody will ever take the queued steps
+        for _ in 0..<2 {
+            try [1.0, 2, 3, 4].withUnsafeBufferPointer { buffer throws(ClientError) in try client.send(field: "temperature", values: buffer) }
+        }
+        try client.finalize()
+        XCTAssertTrue(log.get().contains { $0.contains("melissa_finalize waited 0.3 s (MELISSA_FINALIZE_TIMEOUT)") }, "\(log.get())")
     }
 
     func testGlobalSizeBelowServerCountSendsHeaderOnlyNotices() throws {
