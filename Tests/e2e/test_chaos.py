@@ -35,7 +35,8 @@ def baselines(prefix, tmp_path_factory):
 
 def test_fault_free_run_matches_the_oracle(baselines):
     base = baselines.get(Schedule.draw(SCHEDULES[0][0]).shape)
-    assert base.ok, "the fault-free run fails its own checks:\n" + base.report()
+    if not base.ok:
+        pytest.fail("the fault-free run fails its own checks:\n" + base.report(), pytrace=False)
 
 
 @pytest.mark.parametrize("k, seed, kinds, why", [(k, *s) for k, s in enumerate(SCHEDULES)],
@@ -47,5 +48,6 @@ def test_schedule(k, seed, kinds, why, prefix, baselines, tmp_path):
     assert base.ok, "the fault-free run fails its own checks:\n" + base.report()
     outcome = run_schedule(prefix, tmp_path, schedule, ports=(25103 + 100 * k, 29103 + 100 * k),
                            baseline=base, timeout=240)
-    assert outcome.ok, (f"chaos schedule seed {seed} ({why}) failed {', '.join(outcome.failed)}\n"
-                        + outcome.report())
+    if not outcome.ok:
+        pytest.fail(f"chaos schedule seed {seed} ({why}) failed {', '.join(outcome.failed)}\n" + outcome.report(),
+                    pytrace=False)
