@@ -443,6 +443,23 @@ class Outcome:
         return [name for name, (ok, _) in self.checks.items() if not ok]
 
     @property
+    def effect(self):
+        """What the study saw of the faults: failed attempts in faults.json, server restarts."""
+        if not self.faults:
+            return "no faults.json"
+        attempts = sum(len(g.get("failures", [])) for g in self.faults.get("groups", []))
+        return f"{attempts} failed attempt(s), {self.faults.get('server_restarts', 0)} restart(s)"
+
+    @property
+    def why(self):
+        """One line on why a failing study failed (its first error, or the launcher's)."""
+        errors = (self.summary or {}).get("errors") or []
+        if errors:
+            return errors[0]
+        lines = [l for l in self.launcher_log.splitlines() if "error" in l]
+        return lines[-1] if lines else ""
+
+    @property
     def overhead(self):
         return self.wall / self.baseline_wall if self.baseline_wall else None
 
@@ -884,7 +901,8 @@ def soak(args):
     if checkpoint_kill is None and not has_checkpoint_kill_hook(prefix):
         print("chaos soak: melissa-server has no MELISSA_FAULT_KILL_IN_CHECKPOINT hook: "
               "server_kill_in_checkpoint is drawn but not injected", flush=True)
-    header = "| seed | fault kinds | outcome | wall s | overhead | notes |\n|---:|---|---|---:|---:|---|"
+    header = ("| seed | fault kinds | outcome | wall s | overhead | seen by the study | notes |\n"
+              "|---:|---|---|---:|---:|---|---|")
     rows, results = [], []
     started = time.monotonic()
     print(header, flush=True)
@@ -905,10 +923,10 @@ def soak(args):
         if outcome.not_injected:
             notes.append("not injected: " + "; ".join(outcome.not_injected))
         if not outcome.ok:
-            notes.append(f"kept in {outcome.study}")
+            notes.append(f"{outcome.why[:220]}; kept in {outcome.study}")
             (where / "chaos-report.txt").write_text(outcome.report())
         row = (f"| {seed} | {outcome.schedule.label} | {verdict} | {outcome.wall:.1f} | "
-               f"{outcome.overhead:.2f} | {' '.join(notes).replace('|', '/')} |")
+               f"{outcome.overhead:.2f} | {outcome.effect} | {' '.join(notes).replace('|', '/')} |")
         rows.append(row)
         results.append(outcome)
         print(row, flush=True)
