@@ -22,8 +22,8 @@ Fault kinds (KINDS) and how each is injected:
   client_rank_kill           plan `kill`: one client rank SIGKILLs itself before step k, the other
                              ranks keep sending (unsynchronised) until mpirun tears the job down
   job_kill                   the harness SIGKILLs every rank of one running job and its mpirun
-  rank_hang                  plan `stop`: one rank SIGSTOPs itself; the server's
-                             simulation_timeout cancels the job
+  rank_hang                  plan `stop`: one rank SIGSTOPs itself (and again after any SIGCONT);
+                             the server's simulation_timeout cancels the job
   early_exit0                plan `exit0`: one rank stops sending and exits 0 (data missing)
   finalize_crash             plan `finalize_crash`: one rank dies inside melissa_finalize
   late_data                  plan `kill` of rank 0 at step 1 while ranks 1, 2 go on, with the
@@ -574,6 +574,18 @@ def kill_study(study, config, settle=0.5, timeout=15):
     return sorted(victims)
 
 
+def _default_signals():
+    """SIGHUP and SIGQUIT back to their default action when the harness inherited them ignored
+    (nohup, `cmd &` in a script): ignored dispositions pass to every process of the study and
+    change how its jobs die (a cancelled rank that ignores SIGHUP may finish its steps first)."""
+    for sig in (signal.SIGHUP, signal.SIGQUIT):
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, signal.SIG_DFL)
+        except ValueError:  # not the main thread: leave it
+            pass
+
+
 def _start_launcher(prefix, args, env, log):
     return subprocess.Popen([str(pathlib.Path(prefix) / "bin" / "melissa-launcher"), *args], stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
@@ -615,6 +627,7 @@ def run_schedule(prefix, workdir, schedule, *, ports=(25903, 29903), baseline=No
             not_injected.append(f"{f.describe()}: {why}")
 
     log_path = workdir / "launcher.log"
+    _default_signals()
     injector = _Injector(schedule, study, config, random.Random(schedule.seed))
     start = time.monotonic()
     deadline = start + timeout
@@ -888,6 +901,11 @@ def _default_prefix():
     return pathlib.Path(os.environ.get("MELISSA_PREFIX", ROOT / "build"))
 
 
+def _ports(base, k):
+    """(connection, data) ports of run k from a base; the launcher port is connection + 50."""
+    return (base + 100 * k + 3, base + 4000 + 100 * k + 3)
+
+
 def soak(args):
     prefix = pathlib.Path(args.prefix) if args.prefix else _default_prefix()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
@@ -895,7 +913,7 @@ def soak(args):
     workdir.mkdir(parents=True, exist_ok=True)
     out_path = pathlib.Path(args.out) if args.out else workdir / "chaos-soak.md"
     checkpoint_kill = False if args.no_checkpoint_kill else None
-    baselines = Baselines(prefix, workdir / "baselines")
+    baselines = Baselines(prefix, workdir / "baselines", ports=_ports(args.port_base, 0))
     print(f"chaos soak: {args.schedules} schedule(s) from seed {args.seed}, kinds {kinds or 'all'}, "
           f"work in {workdir}, table to {out_path}", flush=True)
     if checkpoint_kill is None and not has_checkpoint_kill_hook(prefix):
@@ -916,7 +934,7 @@ def soak(args):
         where = workdir / f"seed{seed}"
         if where.exists():
             shutil.rmtree(where)
-        outcome = run_schedule(prefix, where, schedule, ports=(25903, 29903), baseline=base,
+        outcome = run_schedule(prefix, where, schedule, ports=_ports(args.port_base, 1), baseline=base,
                                timeout=args.timeout, checkpoint_kill=checkpoint_kill)
         verdict = "ok" if outcome.ok else "FAIL: " + ", ".join(outcome.failed)
         notes = []
@@ -969,6 +987,9 @@ def main(argv=None):
     s.add_argument("--timeout", type=float, default=300, help="per-schedule timeout, seconds")
     s.add_argument("--keep", action="store_true", help="keep the study directories of passing schedules")
     s.add_argument("--no-checkpoint-kill", action="store_true", help="never inject server_kill_in_checkpoint")
+    s.add_argument("--port-base", type=int, default=25800,
+                   help="fault-free runs use connection port BASE+3, data BASE+4003, launcher BASE+53; "
+                        "schedules BASE+103, BASE+4103, BASE+153 (default 25800)")
     for name in ("run", "show"):
         r = sub.add_parser(name, help=f"{name} one schedule")
         r.add_argument("--seed", type=int, required=True)
@@ -978,6 +999,7 @@ def main(argv=None):
             r.add_argument("--prefix", default="")
             r.add_argument("--timeout", type=float, default=300)
             r.add_argument("--no-checkpoint-kill", action="store_true")
+            r.add_argument("--port-base", type=int, default=25800)
     args = p.parse_args(argv)
     kinds = [k for k in getattr(args, "kinds", "").split(",") if k] or None
     if args.command == "soak":
@@ -989,12 +1011,12 @@ def main(argv=None):
         return 0
     prefix = pathlib.Path(args.prefix) if args.prefix else _default_prefix()
     workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="chaos-run-"))
-    base = Baselines(prefix, workdir / "baselines").get(schedule.shape)
+    base = Baselines(prefix, workdir / "baselines", ports=_ports(args.port_base, 0)).get(schedule.shape)
     print(f"fault-free: {'ok' if base.ok else 'FAIL'} in {base.wall:.1f} s ({base.study})")
     where = workdir / f"seed{args.seed}"
     if where.exists():
         shutil.rmtree(where)
-    outcome = run_schedule(prefix, where, schedule, baseline=base, timeout=args.timeout,
+    outcome = run_schedule(prefix, where, schedule, ports=_ports(args.port_base, 1), baseline=base, timeout=args.timeout,
                            checkpoint_kill=False if args.no_checkpoint_kill else None)
     print(outcome.report())
     return 0 if outcome.ok else 1

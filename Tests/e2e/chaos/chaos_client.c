@@ -17,7 +17,8 @@
  * Fault injection: env CHAOS_PLAN names a plan file (absent or empty: no faults), one fault per
  * line, "<sim> <rank> <action> <step>", '#' starts a comment:
  *   kill <k>            raise(SIGKILL) on that rank just before sending step k
- *   stop <k>            raise(SIGSTOP) on that rank just before sending step k (a hang)
+ *   stop <k>            raise(SIGSTOP) on that rank just before sending step k, again after every
+ *                       SIGCONT (a hang only a terminating signal ends)
  *   exit0 <k>           stop sending before step k: melissa_finalize, MPI_Finalize, exit 0
  *   finalize_crash <x>  after the last step, arm a 1 ms ITIMER_REAL whose SIGALRM handler
  *                       SIGKILLs the process, then call melissa_finalize (x is ignored)
@@ -172,7 +173,11 @@ int main(int argc, char **argv) {
     const double p0 = p[0], p1 = p[1];
     for (int t = 0; t < steps; t++) {
         if (f.kill_step == t && first_time(sim, rank, "kill")) raise(SIGKILL);
-        if (f.stop_step == t && first_time(sim, rank, "stop")) raise(SIGSTOP);
+        /* A hang, for good: stopped again if anything continues it (mpirun sends SIGCONT before
+         * its SIGTERM when the job is cancelled; the rank must not then finish its steps). Only
+         * a signal that terminates (the pending SIGTERM, or SIGKILL) ends it. */
+        if (f.stop_step == t && first_time(sim, rank, "stop"))
+            for (;;) raise(SIGSTOP);
         if (f.exit0_step == t && first_time(sim, rank, "exit0")) break;
         for (int j = 0; j < local; j++) {
             const int g = offset + j;
