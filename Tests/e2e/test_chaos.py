@@ -28,6 +28,19 @@ SCHEDULES = [
 assert {k for _, kinds, _ in SCHEDULES for k in kinds} | {"combo"} == set(ALL_KINDS)
 
 
+def test_schedules_are_reproducible_and_cover_every_kind():
+    """No study: the same seed draws the same schedule and plan, and every kind is drawn."""
+    seen = set()
+    for seed in range(300):
+        a, b = Schedule.draw(seed), Schedule.draw(seed)
+        assert a == b and a.plan_lines() == b.plan_lines(), seed
+        sims = [f.sim for f in a.faults if f.sim is not None]
+        assert len(sims) == len(set(sims)), f"seed {seed}: two client faults in one simulation: {a.describe()}"
+        seen |= set(a.kinds) | ({"combo"} if a.combo else set())
+    assert seen == set(ALL_KINDS), set(ALL_KINDS) - seen
+    assert Schedule.draw(5, ["rank_hang"]).kinds == ["rank_hang"]
+
+
 @pytest.fixture(scope="session")
 def baselines(prefix, tmp_path_factory):
     return Baselines(prefix, tmp_path_factory.mktemp("chaos-baselines"), ports=(25803, 29803))
