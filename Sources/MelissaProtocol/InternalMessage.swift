@@ -36,6 +36,10 @@ public enum InternalMessage: Equatable, Sendable {
     case holdingsQuery(round: UInt32, simulations: [UInt32])
     /// Rank -> rank 0: the answer to `holdingsQuery` round `round`, one entry per simulation asked.
     case holdingsReport(rank: UInt32, round: UInt32, holdings: [SimulationHolding])
+    /// Rank -> rank 0: this rank finished writing checkpoint `sequence` (`written` false: the
+    /// write failed and its previous checkpoint stays). Rank 0 asks for the next checkpoint only
+    /// once every rank answered, so no rank is ever two checkpoints ahead of another.
+    case checkpointWritten(rank: UInt32, sequence: UInt64, written: Bool)
 
     public var kind: UInt16 {
         switch self {
@@ -48,6 +52,7 @@ public enum InternalMessage: Equatable, Sendable {
         case .checkpoint: return 7
         case .holdingsQuery: return 8
         case .holdingsReport: return 9
+        case .checkpointWritten: return 10
         }
     }
 
@@ -69,6 +74,7 @@ public enum InternalMessage: Equatable, Sendable {
         case let .holdingsReport(rank, round, holdings):
             w.u32(rank); w.u32(round); w.u32(UInt32(holdings.count))
             for h in holdings { w.u32(h.simulationID); w.u32(h.missingBlocks) }
+        case let .checkpointWritten(rank, sequence, written): w.u32(rank); w.u64(sequence); w.u8(written ? 1 : 0)
         }
         return w.bytes
     }
@@ -109,6 +115,12 @@ public enum InternalMessage: Equatable, Sendable {
             holdings.reserveCapacity(n)
             for _ in 0..<n { holdings.append(SimulationHolding(simulationID: try r.u32(), missingBlocks: try r.u32())) }
             message = .holdingsReport(rank: rank, round: round, holdings: holdings)
+        case 10:
+            let rank = try r.u32()
+            let sequence = try r.u64()
+            let flag = try r.u8()
+            guard flag <= 1 else { throw .invalidValue(what: "checkpoint written flag", detail: "must be 0 or 1, got \(flag)") }
+            message = .checkpointWritten(rank: rank, sequence: sequence, written: flag == 1)
         default: throw .unknownKind(channel: "internal", kind: kind)
         }
         try r.end()

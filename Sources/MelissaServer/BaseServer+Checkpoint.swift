@@ -38,20 +38,39 @@ extension BaseServer {
     func requestCheckpoint(thenStop: Bool) throws {
         checkpointSequence += 1
         lastCheckpoint = Self.now()
+        checkpointPending = Set(1..<max(1, commSize))
         let message = InternalMessage.checkpoint(sequence: checkpointSequence, thenStop: thenStop).encode()
         for (r, push) in internalPushes.enumerated() where r != 0 { try push.send(message) }
         writeCheckpoint(sequence: checkpointSequence)
     }
 
-    /// Rank 0: a periodic checkpoint when one is due.
+    /// Rank 0: a periodic checkpoint when one is due, and every rank wrote the previous one.
+    /// Each rank keeps two checkpoints: were rank 0 to write two more while a rank is dead or
+    /// far behind, no checkpoint would be common to every rank after a restart.
     func checkpointIfDue(now: Double) throws {
         guard !stopping, now - lastCheckpoint >= checkpointInterval else { return }
+        guard checkpointPending.isEmpty else {
+            if now - lastCheckpoint >= checkpointInterval + 60, !checkpointOverdueLogged {
+                checkpointOverdueLogged = true
+                log.error("rank(s) \(checkpointPending.sorted().map(String.init).joined(separator: ", ")) did not say they wrote checkpoint \(checkpointSequence) for \(Int(now - lastCheckpoint)) s: no new checkpoint until they do")
+            }
+            return
+        }
         try requestCheckpoint(thenStop: false)
     }
 
+    /// Rank 0: rank `r` finished (or failed) writing checkpoint `sequence`.
+    func checkpointWritten(rank r: Int, sequence: UInt64, written: Bool) {
+        guard sequence == checkpointSequence else { return }
+        checkpointPending.remove(r)
+        if checkpointPending.isEmpty { checkpointOverdueLogged = false }
+        if !written { log.error("rank \(r) could not write checkpoint \(sequence); its previous one stays (see server.rank\(r).log)") }
+    }
+
     /// Writes this rank's checkpoint `sequence`. A failed write is logged and the study goes
-    /// on: the previous checkpoint is still in place.
-    func writeCheckpoint(sequence: UInt64) {
+    /// on: the previous checkpoint is still in place. Returns whether it was written.
+    @discardableResult
+    func writeCheckpoint(sequence: UInt64) -> Bool {
         let start = Self.now()
         do {
             let sections = try checkpointSectionsOfThisRank()
@@ -61,8 +80,10 @@ extension BaseServer {
             let bytes = sections.reduce(0) { $0 + $1.bytes.count }
             let text = "checkpoint \(sequence) written: \(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB in \(String(format: "%.2f", Self.now() - start)) s"
             if rank == 0 { log.event(text) } else { log.log(.info, text) }
+            return true
         } catch {
             log.error("checkpoint \(sequence) could not be written (the previous one stays): \(error)")
+            return false
         }
     }
 

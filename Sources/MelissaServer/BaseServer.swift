@@ -68,6 +68,9 @@ open class BaseServer {
     /// The last checkpoint number written (or restored), and when rank 0 last asked for one.
     var checkpointSequence: UInt64 = 0
     var lastCheckpoint = 0.0
+    /// Rank 0: the ranks that have not yet said they wrote checkpoint `checkpointSequence`.
+    var checkpointPending: Set<Int> = []
+    var checkpointOverdueLogged = false
     var restoredFromCheckpoint = false
     /// Study time spent by the servers before this one (restored from the checkpoint).
     var elapsedBeforeRestart = 0.0
@@ -312,12 +315,17 @@ open class BaseServer {
     public func pollSockets() throws -> DataPiece? {
         while !stopping {
             if dataPending {
-                if let piece = try receiveData() {
-                    sinceControlCheck += 1
-                    // Under a flood of data, still answer handshakes and the launcher.
-                    if sinceControlCheck >= 256 { sinceControlCheck = 0; try serviceEvents(timeout: 0) }
-                    return piece
+                // Under a flood of data, still answer handshakes and the launcher. Events are
+                // serviced before the next piece is taken, never between taking a piece and
+                // handing it over: a checkpoint written there would record the piece as received
+                // while the flavor does not hold it yet.
+                sinceControlCheck += 1
+                if sinceControlCheck >= 256 {
+                    sinceControlCheck = 0
+                    try serviceEvents(timeout: 0)
+                    if stopping { break }
                 }
+                if let piece = try receiveData() { return piece }
                 continue
             }
             try serviceEvents(timeout: nextTimeout())
@@ -523,8 +531,12 @@ open class BaseServer {
                 groupRedrawnLocally(group: group, draw: draw)
             case let .checkpoint(sequence, thenStop):
                 checkpointSequence = sequence
-                writeCheckpoint(sequence: sequence)
+                let written = writeCheckpoint(sequence: sequence)
+                try internalPushes[0].send(InternalMessage.checkpointWritten(rank: UInt32(rank), sequence: sequence,
+                                                                             written: written).encode())
                 if thenStop { stopping = true }
+            case let .checkpointWritten(r, sequence, written) where rank == 0:
+                checkpointWritten(rank: Int(r), sequence: sequence, written: written)
             case let .converged(r, flag) where rank == 0:
                 try rankConverged(rank: Int(r), flag)
             case let .holdingsQuery(round, sims) where rank != 0:

@@ -323,6 +323,18 @@ final class GoldenBytesTests: XCTestCase {
         }
     }
 
+    func testInternalCheckpointWritten() {
+        let message = InternalMessage.checkpointWritten(rank: 3, sequence: 0x0102030405, written: true)
+        let golden = hex("4d4c5349 0200 0a00 03000000 05040302 01000000 01")
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
+        XCTAssertEqual(decoding(hex("4d4c5349 0200 0a00 03000000 05040302 01000000 00"), with: InternalMessage.decode),
+                       .success(.checkpointWritten(rank: 3, sequence: 0x0102030405, written: false)))
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0a00 03000000 05040302 01000000 02"), with: InternalMessage.decode) else {
+            return XCTFail("flag 2 must be refused")
+        }
+    }
+
     func testInternalVersionIsTwoAndVersionOneIsRefused() {
         XCTAssertEqual(internalProtocolVersion, 2)
         XCTAssertEqual(protocolVersion, 1, "the data channel keeps its version")

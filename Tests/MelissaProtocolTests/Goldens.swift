@@ -64,6 +64,8 @@ let goldens: [Golden] = [
            decode: internalRank, messageName: "internal message"),
     Golden(name: "Internal.holdingsQuery", bytes: hex("4d4c5349 0200 0800 05000000 02000000 02000000 02010000"),
            decode: internalRank, messageName: "internal message"),
+    Golden(name: "Internal.checkpointWritten", bytes: hex("4d4c5349 0200 0a00 03000000 05040302 01000000 01"),
+           decode: internalRank, messageName: "internal message"),
     Golden(name: "Internal.holdingsReport", bytes: hex("""
         4d4c5349 0200 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000
         """), decode: internalRank, messageName: "internal message"),

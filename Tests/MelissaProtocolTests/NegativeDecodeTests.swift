@@ -16,7 +16,7 @@ final class NegativeDecodeTests: XCTestCase {
     // MARK: The hand-written goldens are themselves valid
 
     func testGoldensDecode() {
-        XCTAssertEqual(goldens.count, 20, "one golden per message type and case")
+        XCTAssertEqual(goldens.count, 21, "one golden per message type and case")
         for golden in goldens {
             if case .failure(let e) = run(golden, golden.bytes) { XCTFail("\(golden.name): \(e)") }
         }
@@ -179,7 +179,7 @@ final class NegativeDecodeTests: XCTestCase {
         check("4d4c5344 0100", [0, 2, 0x0100, 0xFFFF], "data", DataHeader.decode,
               tail: [UInt8](repeating: 0, count: 40))
         check("4d4c5343 0300", [0, 12, 13, 0x0100, 0xFFFF], "control", ControlMessage.decode)
-        check("4d4c5349 0200", [0, 10, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
+        check("4d4c5349 0200", [0, 11, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
     }
 
     func testUnknownJobState() {
