@@ -1,5 +1,5 @@
 """End to end: a checkpoint taken while a server rank is flooded with data must hold exactly
-what the statistics hold. The server once serviced its timers (and so wrote checkpoints)
+what the statistics hold, and the restart must find it. The server once serviced its timers (and so wrote checkpoints)
 between recording a piece as received and handing it to the statistics: restarted from such
 a checkpoint, that piece was a duplicate on resend and missing from the statistics for good.
 
@@ -62,6 +62,10 @@ def test_a_checkpoint_under_a_flood_restarts_with_every_piece_applied(tmp_path, 
     out = (tmp_path / "launcher.log").read_text()
     assert launcher.returncode == 0, out
     assert "server restarted (1/" in out, out
+    # Rank 0 kept writing checkpoints after rank 1 died; it once got two ahead of rank 1 and
+    # the restart shared no checkpoint with it (a silent restart from scratch).
+    log = (study / "server.rank0.log").read_text()
+    assert "restored checkpoint" in log and "from scratch" not in log, log
     got = load_results(study)
     want = oracle(read_parameters(study), STEPS, CELLS)
     np.testing.assert_array_equal(got["count"], want["count"], err_msg="a piece went missing across the restart")
