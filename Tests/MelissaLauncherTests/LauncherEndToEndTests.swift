@@ -33,7 +33,7 @@ final class LauncherEndToEndTests: XCTestCase {
         try TestSupport.writeScript(harness.directory + "/" + name, body)
     }
 
-    func testStudyRunsJobsWithinTheLimitIgnoresDuplicatesAndEndsWithZero() throws {
+    func testStudyRunsJobsWithinTheLimitIgnoresDuplicatesRunsNewRequestsAndEndsWithZero() throws {
         let harness = try XCTUnwrap(harness)
         try harness.writeConfig(launcher: ["job_limit": 1])
         let ran = harness.directory + "/ran"
@@ -44,7 +44,7 @@ final class LauncherEndToEndTests: XCTestCase {
         // Garbage must be logged and dropped, changing nothing.
         try server.sendRaw([0xde, 0xad, 0xbe, 0xef, 0, 1, 0, 5])
         try server.requestJob(group: 0, members: [JobMember(simulationID: 0, script: slow)])
-        try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
+        let first1 = try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .running, exitCode: 0, reason: ""))
         // A duplicate while running: its current state comes back, nothing is submitted again.
         try server.requestJob(group: 0, members: [JobMember(simulationID: 0, script: slow)])
@@ -53,8 +53,18 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertEqual(try server.next(), .jobState(groupID: 0, state: .terminated, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .running, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
-        // A duplicate after the end: re-told terminated, not run again.
-        try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
+        // A repeated request number after the end: its first answer again, nothing run.
+        try server.send(.jobRequest(session: server.session, request: first1, groupID: 1,
+                                    members: [JobMember(simulationID: 1, script: fast)]))
+        guard case .requestDone(_, first1, .accepted, _) = try server.answer(to: first1) else {
+            return XCTFail("a repeated request gets its stored answer")
+        }
+        // A new request for the ended group (the server still misses data of it): a new job.
+        let rerun = try server.requestJob(group: 1, members: [JobMember(simulationID: 1, script: fast)])
+        guard case .requestDone(_, rerun, .accepted, _) = try server.answer(to: rerun) else {
+            return XCTFail("a new request for a group whose job ended must run it again")
+        }
+        XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .running, exitCode: 0, reason: ""))
         XCTAssertEqual(try server.next(), .jobState(groupID: 1, state: .terminated, exitCode: 0, reason: ""))
 
         try server.send(.progress(finished: 2, failed: 0, total: 2, bytesReceived: 1024))
@@ -63,7 +73,7 @@ final class LauncherEndToEndTests: XCTestCase {
         XCTAssertEqual(launcher.exitCode(timeout: 20), 0, "stdout: \(launcher.stdout)\nstderr: \(launcher.stderr)")
 
         XCTAssertEqual(TestSupport.read(ran + ".0"), "sim  rank 0\n", "group 0 must run exactly once")
-        XCTAssertEqual(TestSupport.read(ran + ".1"), "done\n", "group 1 must run exactly once")
+        XCTAssertEqual(TestSupport.read(ran + ".1"), "done\ndone\n", "group 1 runs once per new request")
         let out = launcher.stdout
         XCTAssertTrue(out.contains("dropped a malformed message from the server: bad magic"), out)
         XCTAssertTrue(out.contains("server up: 2 ranks, clients connect to tcp://fake-host:2003"), out)
