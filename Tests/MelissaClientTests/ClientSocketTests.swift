@@ -54,11 +54,14 @@ final class ClientSocketTests: XCTestCase {
     /// Found by the chaos harness: a simulation whose server died hung in melissa_finalize
     /// forever (zmq_ctx_term with linger -1). The flush wait is bounded and says so.
     func testFinalizeGivesUpOnADeadServerAfterItsTimeoutAndSaysSo() throws {
-        let server = try FakeServer(serverRanks: 1, answer: .reply(fieldNames: ["temperature"], nbTimeSteps: 2))
+        // The data endpoint refuses connections (port 1): the steps stay queued, deterministically.
+        let reply = HandshakeReply(nbTimeSteps: 2, verbosity: 0, fieldNames: ["temperature"],
+                                   dataEndpoints: ["tcp://127.0.0.1:1"]).encode()
+        let server = try FakeServer(serverRanks: 1, answer: .bytes(reply))
+        defer { server.shutDown() }
         let client = try makeClient(server, finalizeTimeout: 0.3)
         try client.register(field: "temperature", localSize: 4)
         _ = try server.request()
-        server.shutDown()  // the server is gone: nobody will ever take the queued steps
         for _ in 0..<2 {
             try [1.0, 2, 3, 4].withUnsafeBufferPointer { buffer throws(ClientError) in try client.send(field: "temperature", values: buffer) }
         }
