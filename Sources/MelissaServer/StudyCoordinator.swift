@@ -302,10 +302,10 @@ public struct StudyCoordinator {
             let detail = (stale[g] ?? []).map { sim -> String in
                 let missing = probes[sim]?.missing ?? []
                 let where_ = missing.enumerated().filter { $0.element > 0 }
-                    .map { "\($0.element) on rank \($0.offset)" }.joined(separator: ", ")
-                return "simulation \(sim) misses \(where_) (field, time step) blocks"
+                    .map { "\($0.element) on server rank \($0.offset)" }.joined(separator: ", ")
+                return "simulation \(sim) misses (field, time step) blocks: \(where_)"
             }.joined(separator: "; ")
-            let why = "job exited 0 but data never arrived: \(detail); nothing more came in \(Self.seconds(probeInterval))"
+            let why = "job exited 0 but the server ranks never received all the data: \(detail); nothing more came in \(Self.seconds(probeInterval))"
             verdict.outcomes.append(groupFailed(g, simulations: sims, reason: why))
         }
         return verdict

@@ -175,7 +175,7 @@ final class StudyCoordinatorTests: XCTestCase {
         }
         XCTAssertEqual(group, 0)
         XCTAssertEqual(sims, [1], "simulation 0 finished; only 1 runs again")
-        XCTAssertTrue(reason.contains("simulation 1 misses 4 on rank 1 (field, time step) blocks"), reason)
+        XCTAssertTrue(reason.contains("server ranks never received all the data: simulation 1 misses (field, time step) blocks: 4 on server rank 1"), reason)
         XCTAssertEqual(c.groupsToSubmit(), [0])
         XCTAssertEqual(c.submittedMembers(ofGroup: 0), [1])
         XCTAssertTrue(c.rankCompleted(rank: 1, simulation: 1), "rank 0 held it all along")
