@@ -7,7 +7,9 @@ let package = Package(
     products: [
         .executable(name: "melissa-launcher", targets: ["melissa-launcher"]),
         .executable(name: "melissa-server", targets: ["melissa-server"]),
-        // The C ABI (melissa_api.h) simulations link against: libmelissa.so.
+        // The C ABI (include/melissa/api.h) simulations link against: libmelissa.so. The
+        // Fortran module and the Python module over it (Sources/MelissaFortran, Sources/MelissaPython)
+        // are not SwiftPM targets: Scripts/build.sh compiles and installs them.
         .library(name: "melissa", type: .dynamic, targets: ["MelissaC"]),
         // The Swift client API, for simulations written in Swift.
         .library(name: "MelissaClient", targets: ["MelissaClient"]),
@@ -52,7 +54,8 @@ let package = Package(
                                "MelissaMonitor"]),
         // Client API in Swift, and its C ABI.
         .target(name: "MelissaClient", dependencies: ["MelissaProtocol", "MelissaTransport"]),
-        .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"]),
+        // libmelissa.map (the exported symbols) is passed to the linker by Scripts/build.sh.
+        .target(name: "MelissaC", dependencies: ["MelissaClient", "CMPI"], exclude: ["libmelissa.map"]),
         // Live study status over HTTP (HTML, JSON, Prometheus) on its own threads (docs/MONITORING.md).
         .target(name: "MelissaMonitor",
                 dependencies: ["MelissaReport", .product(name: "Hummingbird", package: "hummingbird")]),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the project in release mode and installs it under a prefix (default <repo>/build):
-#   bin/melissa-launcher  bin/melissa-server  bin/melissa-config  bin/heat2d (examples)
-#   lib/libmelissa.so  lib/pkgconfig/melissa.pc  include/melissa_api.h
+#   bin/melissa-launcher  bin/melissa-server  bin/melissa-config  bin/heat2d... (examples)
+#   lib/libmelissa.so.<version> (+ .so.<major>, .so links)  lib/libmelissaf.a  lib/pkgconfig/melissa.pc
+#   lib/python/melissa_api.py  include/melissa/api.h  include/melissa_api.h  (C, C++)
+#   include/melissa/api.f90  include/melissa_api.f90  include/melissa.mod  (Fortran)
 #   share/melissa/ClientTemplates/  share/melissa/examples/<name>/
 # Idempotent: a rerun rebuilds incrementally and replaces the installed files.
 # Then:  mpicc sim.c $(<prefix>/bin/melissa-config --cflags --libs) -o sim
@@ -41,7 +43,10 @@ bin_dir=""
 client_only=0
 examples=1
 target_cpu=""
-version="0.1.0"
+# The one version literal lives in the Swift sources (melissa_version() returns it).
+version=$(sed -n 's/^ *public static let string = "\([0-9.]*\)".*/\1/p' "$repo/Sources/MelissaClient/LibraryVersion.swift")
+[ -n "$version" ] || die "cannot read the version from Sources/MelissaClient/LibraryVersion.swift"
+major=${version%%.*}
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -75,17 +80,23 @@ if [ "$build" -eq 1 ]; then
     note "swift build -c release ${cpu_args[*]}"
     swift build -c release "${cpu_args[@]}" || die "swift build failed${target_cpu:+ (if '$target_cpu' is not a CPU name swiftc knows, it listed the valid ones above)}"
     bin_dir=$(swift build -c release --show-bin-path "${cpu_args[@]}")
-    library="$bin_dir/libmelissa.so"
+    # The client library is linked on its own, in its own scratch directory (so the flags below
+    # do not invalidate the main build): only the C API is exported (libmelissa.map; lld, because
+    # gold leaves local Swift symbols in .dynsym), unreferenced sections are dropped, and it gets
+    # a SONAME so simulations record libmelissa.so.<major>.
+    link_args=(-Xswiftc -use-ld=lld -Xlinker "--version-script=$repo/Sources/MelissaC/libmelissa.map"
+               -Xlinker "-soname=libmelissa.so.$major" -Xlinker --gc-sections)
     if [ "$swift_runtime" = static ]; then
         # SwiftPM's --static-swift-stdlib only affects executables: for this dynamic library it is
         # silently ignored. The driver flag puts the Swift runtime inside libmelissa.so, so C
-        # simulations need nothing from the toolchain at run time. Its own scratch path keeps the
-        # two configurations from invalidating each other's incremental builds.
-        static_scratch="$repo/.build-static-runtime"
-        note "swift build -c release --product melissa -Xswiftc -static-stdlib"
-        swift build -c release --product melissa --scratch-path "$static_scratch" -Xswiftc -static-stdlib
-        library="$(swift build -c release --scratch-path "$static_scratch" --show-bin-path)/libmelissa.so"
+        # simulations need nothing from the toolchain at run time.
+        link_args+=(-Xswiftc -static-stdlib)
     fi
+    library_scratch="$repo/.build-library-$swift_runtime"
+    note "swift build -c release --product melissa (${swift_runtime} Swift runtime, C API exports only)"
+    swift build -c release --product melissa --scratch-path "$library_scratch" "${link_args[@]}" \
+        || die "building libmelissa.so failed"
+    library="$(swift build -c release --scratch-path "$library_scratch" --show-bin-path)/libmelissa.so"
 else
     [ -n "$bin_dir" ] || die "--no-build needs --bin-dir DIR"
     library="$bin_dir/libmelissa.so"
@@ -107,6 +118,8 @@ render() { # template destination mode
     text=${text//@VERSION@/$version}
     text=${text//@MPI_CFLAGS@/$mpi_cflags}
     text=${text//@MPI_LIBS@/$mpi_libs}
+    text=${text//@MPI_FFLAGS@/$mpi_fflags}
+    text=${text//@FORTRAN_LIBS@/$fortran_libs}
     printf '%s\n' "$text" >"$2.tmp.$$"
     chmod "$3" "$2.tmp.$$"
     mv -f "$2.tmp.$$" "$2"
@@ -128,8 +141,22 @@ if [ "$client_only" -eq 0 ]; then
     fi
 fi
 
-install_file 755 "$library" "$prefix/lib/libmelissa.so"
-install_file 644 "$repo/include/melissa_api.h" "$prefix/include/melissa_api.h"
+# libmelissa.so.<version> stripped (symbol tables are half its size and nothing at run time needs
+# them), and the two names that point to it: the SONAME and the link-time name.
+install -m 755 "$library" "$prefix/lib/libmelissa.so.$version.tmp.$$"
+strip --strip-unneeded "$prefix/lib/libmelissa.so.$version.tmp.$$"
+mv -f "$prefix/lib/libmelissa.so.$version.tmp.$$" "$prefix/lib/libmelissa.so.$version"
+for link in "libmelissa.so.$major" libmelissa.so; do
+    ln -sfn "libmelissa.so.$version" "$prefix/lib/$link.tmp.$$"
+    mv -fT "$prefix/lib/$link.tmp.$$" "$prefix/lib/$link"
+done
+install -d "$prefix/include/melissa"
+for header in melissa/api.h melissa_api.h melissa/api.f90 melissa_api.f90; do
+    install_file 644 "$repo/include/$header" "$prefix/include/$header"
+done
+# The Python module, next to the library it loads (PYTHONPATH=<prefix>/lib/python).
+install -d "$prefix/lib/python"
+install_file 644 "$repo/Sources/MelissaPython/melissa_api.py" "$prefix/lib/python/melissa_api.py"
 
 # MPI flags are recorded now, so a simulation compiles against the MPI libmelissa.so links.
 if pkg-config --exists ompi 2>/dev/null; then
@@ -144,13 +171,35 @@ fi
 mpi_cflags=$(echo $mpi_cflags)
 mpi_libs=$(echo $mpi_libs)
 
+# Fortran: the module "melissa" (include/melissa.mod, lib/libmelissaf.a, a static archive so
+# that C links naming it pull in nothing), when this machine has a working mpifort.
+mpi_fflags=""
+fortran_libs=""
+if command -v mpifort >/dev/null 2>&1 && mpifort --version >/dev/null 2>&1; then
+    fortran_work=$(mktemp -d)
+    if mpifort -O2 -fPIC -c "$repo/Sources/MelissaFortran/melissa.f90" -J "$fortran_work" \
+            -o "$fortran_work/melissa.o" >"$fortran_work/log" 2>&1; then
+        ar rcs "$fortran_work/libmelissaf.a" "$fortran_work/melissa.o"
+        install_file 644 "$fortran_work/melissa.mod" "$prefix/include/melissa.mod"
+        install_file 644 "$fortran_work/libmelissaf.a" "$prefix/lib/libmelissaf.a"
+        mpi_fflags=$(echo $(mpifort --showme:compile))
+        fortran_libs="-lmelissaf"
+    else
+        cat "$fortran_work/log" >&2
+        die "compiling the Fortran module (Sources/MelissaFortran/melissa.f90) failed"
+    fi
+    rm -rf "$fortran_work"
+else
+    note "warning: no working mpifort (install gfortran); the Fortran module and example are not built"
+fi
+
 # A library linked against the shared Swift runtime must find it through its own RUNPATH, which
 # the Swift driver records (the toolchain's runtime directory). An rpath in the simulation would
 # not do: the executable's DT_RUNPATH does not apply to its libraries' dependencies.
 swift_rpath=""
-if readelf -d "$prefix/lib/libmelissa.so" | grep -q 'libswiftCore\.so'; then
+if readelf -d "$prefix/lib/libmelissa.so.$version" | grep -q 'libswiftCore\.so'; then
     swift_rpath=$(swiftc -print-target-info | sed -n '/"runtimeLibraryPaths"/,/\]/s/^ *"\(\/[^"]*\)".*/\1/p' | head -n 1)
-    if ! readelf -d "$prefix/lib/libmelissa.so" | grep -E 'R(UN)?PATH' | grep -qF "$swift_rpath"; then
+    if ! readelf -d "$prefix/lib/libmelissa.so.$version" | grep -E 'R(UN)?PATH' | grep -qF "$swift_rpath"; then
         die "libmelissa.so needs the shared Swift runtime but has no RUNPATH to $swift_rpath; build without --shared-swift-runtime"
     fi
 fi
@@ -159,24 +208,34 @@ render "$repo/Scripts/melissa-config.in" "$prefix/bin/melissa-config" 755
 render "$repo/Scripts/melissa.pc.in" "$prefix/lib/pkgconfig/melissa.pc" 644
 
 # ---- examples ------------------------------------------------------------------------------
-# Each Examples/<name>/<name>.c is built with the documented command into bin/<name>, and its
-# sources are copied to share/melissa/examples/<name>/.
+# Each Examples/<name>/ holds <name>.c (built with mpicc), <name>.f90 (built with mpifort) or
+# <name>.py (copied), each with its documented command, into bin/<name>; the sources are copied
+# to share/melissa/examples/<name>/.
 if [ "$examples" -eq 1 ]; then
     command -v mpicc >/dev/null 2>&1 || die "mpicc not found; rerun with --no-examples to skip the examples"
     for dir in "$repo"/Examples/*/; do
         name=$(basename "$dir")
-        [ -f "$dir/$name.c" ] || continue
+        out="$prefix/bin/$name"
+        if [ -f "$dir/$name.c" ]; then
+            # shellcheck disable=SC2046  # the flags must split into words
+            mpicc -O2 -Wall -Wextra "$dir/$name.c" $("$prefix/bin/melissa-config" --cflags --libs) -lm -o "$out.tmp.$$"
+        elif [ -f "$dir/$name.f90" ]; then
+            if [ -z "$fortran_libs" ]; then note "warning: $name needs mpifort; not built"; continue; fi
+            # shellcheck disable=SC2046
+            mpifort -O2 -Wall "$dir/$name.f90" $("$prefix/bin/melissa-config" --fflags --libs) -o "$out.tmp.$$"
+        elif [ -f "$dir/$name.py" ]; then
+            install -m 755 "$dir/$name.py" "$out.tmp.$$"
+        else
+            continue
+        fi
+        mv -f "$out.tmp.$$" "$out"
         rm -rf "$prefix/share/melissa/examples/$name"
         install -d "$prefix/share/melissa/examples/$name"
         cp -R "$dir"/. "$prefix/share/melissa/examples/$name/"
-        # shellcheck disable=SC2046  # the flags must split into words
-        mpicc -O2 -Wall -Wextra "$dir/$name.c" $("$prefix/bin/melissa-config" --cflags --libs) -lm \
-            -o "$prefix/bin/$name.tmp.$$"
-        mv -f "$prefix/bin/$name.tmp.$$" "$prefix/bin/$name"
         # The promise of the layout: a simulation starts without LD_LIBRARY_PATH.
-        if env -u LD_LIBRARY_PATH ldd "$prefix/bin/$name" | grep -q 'not found'; then
-            env -u LD_LIBRARY_PATH ldd "$prefix/bin/$name" >&2
-            die "$prefix/bin/$name does not find its libraries without LD_LIBRARY_PATH"
+        if [ ! -f "$dir/$name.py" ] && env -u LD_LIBRARY_PATH ldd "$out" | grep -q 'not found'; then
+            env -u LD_LIBRARY_PATH ldd "$out" >&2
+            die "$out does not find its libraries without LD_LIBRARY_PATH"
         fi
     done
 fi
@@ -186,4 +245,6 @@ if [ -n "$swift_rpath" ]; then
 else
     note "installed in $prefix (libmelissa.so carries the Swift runtime)"
 fi
-note "build a C simulation with: mpicc sim.c \$($prefix/bin/melissa-config --cflags --libs) -o sim"
+note "build a C simulation with:       mpicc sim.c \$($prefix/bin/melissa-config --cflags --libs) -o sim"
+[ -z "$fortran_libs" ] || note "build a Fortran simulation with: mpifort sim.f90 \$($prefix/bin/melissa-config --fflags --libs) -o sim"
+note "run a Python simulation with:   PYTHONPATH=$prefix/lib/python python3 sim.py"

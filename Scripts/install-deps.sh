@@ -9,8 +9,11 @@
 #   Scripts/install-deps.sh --missing GROUP...  print those not installed (exit 1 if any)
 #
 # Groups:
-#   build    compilers, libzmq, Open MPI, NetCDF, pkg-config: build the project, run a study
-#   python   .venv with numpy, pytest, pyzmq, netCDF4 and iterative-stats (the test oracles)
+#   build    compilers (C, C++, Fortran), libzmq, Open MPI, NetCDF, pkg-config: build the
+#            project and its examples, run a study
+#   python   .venv with numpy, pytest, pyzmq, netCDF4 and iterative-stats (the test oracles),
+#            and mpi4py compiled from source with this machine's mpicc, so Python simulations
+#            use the Open MPI the server and libmelissa.so use (needs the build group)
 #   slurm    Slurm and munge, for the one-node Slurm of Scripts/slurm-cluster.sh
 #   oar      OAR 2.5, PostgreSQL and OpenSSH's server, for Scripts/oar-cluster.sh
 #   browser  headless Chromium, which renders the status page in its test
@@ -23,16 +26,21 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MELISSA_VENV:-$root/.venv}
 
 # Debian packages per group. gcc/g++/make are on most images already; listed because
-# mpicc, the examples and the C ABI tests need them.
+# mpicc, the examples and the C ABI tests need them. gfortran for mpifort (the Fortran
+# interface and example); python3-dev for compiling mpi4py.
 declare -A DEBIAN=(
-  [build]="gcc g++ make pkg-config libzmq3-dev libopenmpi-dev openmpi-bin libnetcdf-dev"
-  [python]="python3 python3-venv"
+  [build]="gcc g++ gfortran make pkg-config libzmq3-dev libopenmpi-dev openmpi-bin libnetcdf-dev"
+  [python]="python3 python3-venv python3-dev"
   [slurm]="slurmctld slurmd slurm-client munge"
   [oar]="oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server"
   [browser]="chromium"
 )
 # Python modules the tests import, as "module:PyPI name".
 PYTHON=(numpy:numpy pytest:pytest zmq:pyzmq netCDF4:netCDF4 iterative_stats:iterative-stats)
+# mpi4py must wrap the MPI that libmelissa.so links: a binary wheel may bring its own MPI, so
+# it is built from source with mpicc (as mpi4py's documentation describes) and checked.
+MPI4PY_CHECK='from mpi4py import MPI; import sys; sys.exit(0 if "Open MPI" in MPI.Get_library_version() else 1)'
+
 
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 
@@ -136,6 +144,19 @@ install_python() {
   rm -f "$log"
 }
 
+install_mpi4py() {
+  "$venv/bin/python" -c "$MPI4PY_CHECK" 2>/dev/null && return 0
+  command -v mpicc >/dev/null || die "mpi4py is built with mpicc, which is missing: install the build group first"
+  echo "install-deps: python: compiling mpi4py against $(mpicc --showme:version 2>&1 | head -n 1 | cut -c1-60)"
+  local log; log=$(mktemp /tmp/melissa-install-deps.XXXXXX.log)
+  MPICC=$(command -v mpicc) "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall \
+    --no-cache-dir --no-binary mpi4py mpi4py >>"$log" 2>&1 || {
+    tail -n 5 "$log" >&2; die "cannot compile the PyPI package 'mpi4py' with mpicc; full log: $log"; }
+  "$venv/bin/python" -c "$MPI4PY_CHECK" 2>>"$log" \
+    || die "mpi4py installed but does not use Open MPI (log: $log)"
+  rm -f "$log"
+}
+
 mode=install
 case ${1:-} in
   --list) mode=list; shift ;;
@@ -153,6 +174,6 @@ case $mode in
     [ -z "$out" ] || { cut -d' ' -f1 <<<"$out"; exit 1; } ;;
   install)
     install_debian "${groups[@]}"
-    for g in "${groups[@]}"; do [ "$g" = python ] && install_python; done
+    for g in "${groups[@]}"; do [ "$g" = python ] && { install_python; install_mpi4py; }; done
     exit 0 ;;
 esac

@@ -3,6 +3,8 @@
 #include <mpi.h>
 /* Open MPI's handles are macros over addresses of globals, which Swift
    cannot import; these inline accessors are the only C this target adds. */
+/* MPI_Fint is a macro in Open MPI (ompi_fortran_integer_t); this names it for Swift. */
+typedef MPI_Fint melissa_mpi_fint;
 static inline MPI_Comm melissa_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm melissa_mpi_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Datatype melissa_mpi_double(void) { return MPI_DOUBLE; }

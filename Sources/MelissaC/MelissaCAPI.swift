@@ -44,6 +44,34 @@ public func melissa_init(_ fieldName: UnsafePointer<CChar>?, _ localVectSize: In
     }
 }
 
+/// Fortran's melissa_init (Melissa's `include "melissa/api.f90"` binds to this symbol): the size by
+/// reference and the communicator as a Fortran handle, converted with MPI_Comm_f2c. The name may
+/// lack a NUL: it ends at the first NUL or blank (see `boundedFieldName`).
+@_cdecl("melissa_init_f")
+public func melissa_init_f(_ fieldName: UnsafePointer<CChar>?, _ localVectSize: UnsafeMutablePointer<Int32>?,
+                           _ commFortran: UnsafeMutablePointer<melissa_mpi_fint>?) {
+    requireMPIRunning("melissa_init")
+    guard let localVectSize else { fatal("melissa_init: local_vect_size is a null reference", abortOn: melissa_mpi_comm_world()) }
+    guard let commFortran else { fatal("melissa_init: comm is a null reference", abortOn: melissa_mpi_comm_world()) }
+    let comm = MPI_Comm_f2c(commFortran.pointee)
+    guard let comm, comm != melissa_mpi_comm_null() else {
+        fatal("melissa_init: comm (\(commFortran.pointee)) is MPI_COMM_NULL or not a valid Fortran communicator handle",
+              abortOn: melissa_mpi_comm_world())
+    }
+    let name = boundedFieldName(fieldName, call: "melissa_init", abortOn: comm)
+    name.withCString { melissa_init($0, localVectSize.pointee, comm) }
+}
+
+/// The library's version, "major.minor.patch" (Melissa's `melissa_version`); the string is static.
+@_cdecl("melissa_version")
+public func melissa_version() -> UnsafePointer<CChar>? {
+    UnsafePointer(versionCString)
+}
+
+/// Allocated once (a global's initializer runs exactly once, thread-safely), never freed and
+/// never written: nonisolated(unsafe) only because a raw pointer is not Sendable.
+nonisolated(unsafe) private let versionCString: UnsafeMutablePointer<CChar>? = strdup(LibraryVersion.string)
+
 /// Sends the next time step of `field_name`: `send_vect` holds the registered local size of doubles.
 @_cdecl("melissa_send")
 public func melissa_send(_ fieldName: UnsafePointer<CChar>?, _ sendVect: UnsafePointer<Double>?) {
@@ -53,8 +81,10 @@ public func melissa_send(_ fieldName: UnsafePointer<CChar>?, _ sendVect: UnsafeP
     let comm: MPI_Comm? = sharedCommunicator ?? melissa_mpi_comm_world()
     // Matching against the registered names first keeps a send free of String allocations
     // (names over 15 bytes would allocate); the decoding path is for the error message.
+    // A C string naming a registered field matches exactly; otherwise the name may come from
+    // Fortran without a NUL, and ends at the first NUL or blank.
     let name = registeredName(matching: fieldName, in: client)
-        ?? fieldNameOrFail(fieldName, call: "melissa_send", abortOn: comm)
+        ?? boundedFieldName(fieldName, call: "melissa_send", abortOn: comm)
     // An unregistered field falls through to send's own error, which lists the registered ones.
     let count = client.localSize(of: name) ?? 0
     if count > 0 && sendVect == nil {
@@ -92,6 +122,32 @@ private func registeredName(matching pointer: UnsafePointer<CChar>?, in client: 
 private func fieldNameOrFail(_ pointer: UnsafePointer<CChar>?, call: String, abortOn comm: MPI_Comm?) -> String {
     guard let pointer else { fatal("\(call): field_name is NULL", abortOn: comm) }
     guard let name = String(validatingCString: pointer) else {
+        fatal("\(call): field_name is not valid UTF-8", abortOn: comm)
+    }
+    return name
+}
+
+/// Longest field name the study accepts (study_options.field_names), in bytes.
+private let maximumFieldNameBytes = 255
+
+/// A field name that may lack a terminating NUL (Fortran passes `character` data by address with
+/// no terminator; blank-padded variables are common): it ends at the first NUL or blank, and at
+/// most `maximumFieldNameBytes + 1` bytes are read, so a name without any terminator is an error
+/// rather than a read past the caller's memory.
+private func boundedFieldName(_ pointer: UnsafePointer<CChar>?, call: String, abortOn comm: MPI_Comm?) -> String {
+    guard let pointer else { fatal("\(call): field_name is NULL", abortOn: comm) }
+    var bytes: [UInt8] = []
+    while true {
+        let byte = UInt8(bitPattern: pointer[bytes.count])
+        if byte == 0 || byte == UInt8(ascii: " ") { break }
+        if bytes.count == maximumFieldNameBytes {
+            fatal("\(call): field_name has no NUL or blank within \(maximumFieldNameBytes) bytes "
+                  + "(from Fortran, end it with c_null_char or pass a blank-padded variable)", abortOn: comm)
+        }
+        bytes.append(byte)
+    }
+    if bytes.isEmpty { fatal("\(call): field_name is empty", abortOn: comm) }
+    guard let name = String(validating: bytes, as: UTF8.self) else {
         fatal("\(call): field_name is not valid UTF-8", abortOn: comm)
     }
     return name

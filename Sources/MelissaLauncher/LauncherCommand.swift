@@ -45,14 +45,36 @@ public enum LauncherCommand {
         let setup: SchedulerSetup
         let serverProgram: String
         let keys: [KeyRole: CurveKeyPair]
+        var warnings: [String] = []
         do throws(LauncherError) {
             let config: StudyConfig
             do { config = try StudyConfig.load(path: configPath) } catch { throw .config(error) }
             settings = LauncherSettings(config: config, configPath: configPath, currentDirectory: currentDirectory)
             setup = try SchedulerSetup.make(settings)
-            serverProgram = try ServerExecutable.locate(
-                override: ProcessInfo.processInfo.environment[ServerExecutable.environmentKey],
-                currentDirectory: currentDirectory)
+            let environment = ProcessInfo.processInfo.environment
+            let server = try ServerExecutable.locate(override: environment[ServerExecutable.environmentKey],
+                                                     currentDirectory: currentDirectory)
+            serverProgram = server.path
+            // What the study will run must exist before anything starts (docs/LAUNCHER.md).
+            let preflight = Preflight(scheduler: settings.scheduler, searchPath: environment["PATH"],
+                                      templatesDirectory: environment[InstallLayout.templatesDirectoryKey])
+            let findings = [
+                preflight.checkServer(path: server.path, origin: server.origin),
+                preflight.checkTemplate(serverProgram: server.path),
+                preflight.checkClient(executableCommand: config.clientConfig.executableCommand,
+                                      preprocessing: config.clientConfig.preprocessingCommands),
+            ].compactMap { $0 }
+            var errors: [String] = []
+            for finding in findings {
+                switch finding {
+                case let .error(text): errors.append(text)
+                case let .warning(text): warnings.append(text)
+                }
+            }
+            if !errors.isEmpty {
+                throw .missingProgram(errors.joined(separator: "\nmelissa-launcher: error: ")
+                                      + "\nmelissa-launcher: nothing was started")
+            }
             if resuming {
                 try StudyDirectory.checkResumable(settings.studyDirectory,
                                                   given: expectedDirectory.map { Paths.absolute($0, in: currentDirectory) })
@@ -73,6 +95,7 @@ public enum LauncherCommand {
         }
 
         let console = Console(verbosity: settings.verbosity)
+        for warning in warnings { console.warning(warning) }
         (setup.scheduler as? BatchScheduler)?.log = { console.warning($0) }
         console.log(.notice, "study directory \(settings.studyDirectory)")
         // The signal mask must be set before libzmq starts its I/O threads (they inherit it);

@@ -8,24 +8,17 @@ enum ServerExecutable {
 
     /// `$MELISSA_SERVER_EXECUTABLE` if set and non-empty (made absolute), else `melissa-server`
     /// in the directory of the running launcher (`/proc/self/exe`, so symlinks to the launcher
-    /// still find the server of the same build). Throws when it is not an executable file.
-    static func locate(override: String?, currentDirectory: String) throws(LauncherError) -> String {
+    /// still find the server of the same build), with where that choice came from (for
+    /// messages). Whether it can run is `Preflight.checkServer`'s business.
+    static func locate(override: String?, currentDirectory: String) throws(LauncherError) -> (path: String, origin: String) {
         if let override, !override.isEmpty {
-            let path = Paths.absolute(override, in: currentDirectory)
-            guard ExecutableSearch.isExecutableFile(path) else {
-                throw .missingProgram("\(environmentKey)=\(override): \(path) is not an executable file")
-            }
-            return path
+            return (Paths.absolute(override, in: currentDirectory), "\(environmentKey)=\(override)")
         }
         guard let launcher = ownExecutable() else {
             throw .missingProgram("cannot read /proc/self/exe to find melissa-server; set \(environmentKey)")
         }
-        let path = Paths.directory(of: launcher) + "/melissa-server"
-        guard ExecutableSearch.isExecutableFile(path) else {
-            throw .missingProgram("melissa-server not found at \(path) (next to the launcher); "
-                                  + "build it or set \(environmentKey)")
-        }
-        return path
+        return (Paths.directory(of: launcher) + "/melissa-server",
+                "next to the launcher; build it or set \(environmentKey)")
     }
 
     /// The resolved path of this program, from the /proc/self/exe link.

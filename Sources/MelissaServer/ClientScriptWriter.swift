@@ -1,4 +1,5 @@
 import Foundation
+import MelissaConfig
 
 /// Why a client script could not be produced.
 public struct ClientScriptError: Error, CustomStringConvertible {
@@ -25,20 +26,13 @@ public struct ClientScriptWriter {
         try FileManager.default.createDirectory(atPath: scriptDirectory, withIntermediateDirectories: true)
     }
 
-    /// Finds the template: `$MELISSA_TEMPLATES_DIR`, then `<exe>/../share/melissa/ClientTemplates`,
-    /// then a `ClientTemplates` folder in a parent of the executable (a source checkout).
+    /// Finds the template as `InstallLayout.clientTemplateCandidates` orders it, from the directory
+    /// of this executable: the first readable candidate, or nil.
     public static func locateTemplate(named name: String = "client.sh") -> String? {
-        var candidates: [String] = []
-        if let dir = ProcessInfo.processInfo.environment["MELISSA_TEMPLATES_DIR"] {
-            candidates.append("\(dir)/\(name)")
-        }
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(exe.appendingPathComponent("../share/melissa/ClientTemplates/\(name)").path)
-        var dir = exe
-        for _ in 0..<6 {
-            candidates.append(dir.appendingPathComponent("ClientTemplates/\(name)").path)
-            dir = dir.deletingLastPathComponent()
-        }
+        let candidates = InstallLayout.clientTemplateCandidates(
+            named: name, executableDirectory: exe.path,
+            templatesDirectory: ProcessInfo.processInfo.environment[InstallLayout.templatesDirectoryKey])
         return candidates.first { FileManager.default.isReadableFile(atPath: $0) }
     }
 

@@ -1,14 +1,21 @@
+import CLinux
 import CZMQ
-import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A ZeroMQ authentication (ZAP, RFC 27) handler for one context: admits a peer only when the
 /// socket's domain has a policy and the peer's CURVE key (or PLAIN password) is in it, and
 /// refuses everyone else before any of their messages reach a socket. Without a handler libzmq
 /// lets any CURVE client in, so every process that binds a server socket runs one.
 ///
-/// It answers on `inproc://zeromq.zap.01` from a thread of its own (a REP socket owned by
-/// that thread alone); `start` returns once it is listening, `stop` joins it.
+/// It answers on `inproc://zeromq.zap.01` from a thread of its own; `init` returns once it is
+/// listening, `stop` joins it. A POSIX thread rather than Foundation's `Thread`: this module is
+/// on the client library's path, and importing Foundation would put ICU (tens of MB) into
+/// every simulation that links libmelissa.so.
 public final class ZAPHandler: Sendable {
     private struct Rule: Sendable {
         var keys: Set<[UInt8]>
@@ -19,6 +26,7 @@ public final class ZAPHandler: Sendable {
         var refused = 0
         var admitted = 0
         var stopping = false
+        var joined = false
         var lastRefusal = ""
     }
 
@@ -26,7 +34,8 @@ public final class ZAPHandler: Sendable {
     /// Per domain name; fixed at start, so read without the lock.
     private let rules: [String: Rule]
     private let state = Mutex(State())
-    private let finished = DispatchSemaphore(value: 0)
+    /// The serving thread, joined once by `stop`.
+    private let thread: pthread_t
 
     /// Starts answering for `context` with one policy per domain; a socket of a domain
     /// without a policy admits nobody.
@@ -42,29 +51,36 @@ public final class ZAPHandler: Sendable {
             rules[domain.rawValue] = Rule(keys: keys, password: policy.plainPassword.map { Array($0.utf8) })
         }
         self.rules = rules
-        let ready = DispatchSemaphore(value: 0)
-        let bindError = Mutex<ZMQError?>(nil)
-        let thread = Thread { [self] in
-            let socket: ZMQSocket
-            do throws(ZMQError) {
-                socket = try context.socket(.rep)
-                try socket.setTimeouts(receive: 100, linger: 0)
-                try socket.bind("inproc://zeromq.zap.01")
-            } catch {
-                bindError.withLock { $0 = error }
-                ready.signal()
-                finished.signal()
-                return
-            }
-            ready.signal()
-            serve(socket)
+        // Bound here, so a bind error is thrown from init and the handler listens before init
+        // returns. The socket then moves to the serving thread for good: pthread_create is a full
+        // memory barrier, which is what libzmq asks of a socket changing threads.
+        let socket = try context.socket(.rep)
+        do throws(ZMQError) {
+            try socket.setTimeouts(receive: 100, linger: 0)
+            try socket.bind("inproc://zeromq.zap.01")
+        } catch {
             socket.close()
-            finished.signal()
+            throw error
         }
-        thread.name = "melissa-zap"
-        thread.start()
-        ready.wait()
-        if let error = bindError.withLock({ $0 }) { throw error }
+        let body = ThreadBody(socket: socket)
+        let box = Unmanaged.passRetained(body).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let body = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
+            _ = melissa_set_thread_name("melissa-zap")
+            body.handler?.serve(body.socket)
+            body.socket.close()
+            return nil
+        }, box)
+        guard status == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
+            socket.close()
+            throw ZMQError("ZAP handler", "cannot start its thread (pthread_create: error \(status))")
+        }
+        self.thread = thread
+        // The thread only dereferences the handler once init is complete (it was nil before).
+        body.setHandler(self)
     }
 
     /// Peers refused so far, and the last refusal in words (for logs and tests).
@@ -74,11 +90,11 @@ public final class ZAPHandler: Sendable {
 
     /// Stops answering and waits for the thread (within ~0.1 s).
     public func stop() {
-        let already = state.withLock { state in
-            defer { state.stopping = true }
-            return state.stopping
+        let join = state.withLock { state in
+            defer { state.stopping = true; state.joined = true }
+            return !state.joined
         }
-        if !already { finished.wait() }
+        if join { pthread_join(thread, nil) }
     }
 
     private func serve(_ socket: ZMQSocket) {
@@ -145,5 +161,32 @@ public final class ZAPHandler: Sendable {
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
         return difference == 0
+    }
+}
+
+/// What the ZAP thread owns: its socket, and the handler once `init` finished.
+private final class ThreadBody: @unchecked Sendable {
+    // @unchecked: `socket` is used by the serving thread only; `handler` is written once under
+    // the lock before the thread reads it.
+    let socket: ZMQSocket
+    private let published = Mutex<Bool>(false)
+    private var storedHandler: ZAPHandler?
+
+    init(socket: ZMQSocket) { self.socket = socket }
+
+    func setHandler(_ handler: ZAPHandler) {
+        published.withLock { ready in
+            storedHandler = handler
+            ready = true
+        }
+    }
+
+    /// The handler, waiting (briefly) until `init` has published it.
+    var handler: ZAPHandler? {
+        while true {
+            let value: ZAPHandler?? = published.withLock { ready in ready ? .some(storedHandler) : .none }
+            if let value { return value }
+            sched_yield()
+        }
     }
 }
