@@ -154,6 +154,9 @@ install -d "$prefix/include/melissa"
 for header in melissa/api.h melissa_api.h melissa/api.f90 melissa_api.f90; do
     install_file 644 "$repo/include/$header" "$prefix/include/$header"
 done
+# The Fortran module's source, for compilers other than the one that wrote include/melissa.mod.
+install -d "$prefix/share/melissa/fortran"
+install_file 644 "$repo/Sources/MelissaFortran/melissa.f90" "$prefix/share/melissa/fortran/melissa.f90"
 # The Python module, next to the library it loads (PYTHONPATH=<prefix>/lib/python).
 install -d "$prefix/lib/python"
 install_file 644 "$repo/Sources/MelissaPython/melissa_api.py" "$prefix/lib/python/melissa_api.py"

@@ -17,7 +17,8 @@ public enum InstallLayout {
         candidates.append("\(executableDirectory)/../share/melissa/ClientTemplates/\(name)")
         var directory = executableDirectory
         for _ in 0..<6 {
-            candidates.append((directory == "/" ? "" : directory) + "/ClientTemplates/\(name)")
+            let candidate = (directory == "/" ? "" : directory) + "/ClientTemplates/\(name)"
+            if !candidates.contains(candidate) { candidates.append(candidate) }
             directory = parent(of: directory)
         }
         return candidates

@@ -83,18 +83,21 @@ contains
         character(len=:), allocatable :: version
         character(kind=c_char), dimension(:), pointer :: chars
         type(c_ptr) :: text
-        integer :: length
+        integer :: length, i
         text = c_melissa_version()
         version = ''
         if (.not. c_associated(text)) return
+        ! A version string is short; 64 bounds the scan for its NUL.
         call c_f_pointer(text, chars, [64])
         length = 0
         do while (length < 64)
             if (chars(length + 1) == c_null_char) exit
             length = length + 1
         end do
-        allocate(character(len=length) :: version)
-        version = transfer(chars(1:length), version)
+        version = repeat(' ', length)
+        do i = 1, length
+            version(i:i) = chars(i)
+        end do
     end function melissa_version
 
 end module melissa

@@ -64,7 +64,12 @@ final class LauncherHarness {
 
     /// Starts the launcher on the config (or on `arguments`), stdout/stderr in files.
     func start(arguments: [String]? = nil, environment: [String: String]? = nil) throws -> LauncherProcess {
-        let env = environment ?? ["MELISSA_SERVER_EXECUTABLE": fakeServer]
+        // The fake server sits in a scratch directory: point the launcher's preflight at the
+        // repository's client script template, as an installed server would find its own.
+        let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("ClientTemplates").path
+        let env = (environment ?? ["MELISSA_SERVER_EXECUTABLE": fakeServer])
+            .merging(["MELISSA_TEMPLATES_DIR": templates]) { given, _ in given }
         let id = UInt32.random(in: 0...UInt32.max)
         let out = "\(directory)/launcher.\(id).out"
         let err = "\(directory)/launcher.\(id).err"
