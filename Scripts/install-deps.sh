@@ -11,13 +11,14 @@
 # Groups:
 #   build    compilers (C, C++, Fortran), libzmq, Open MPI, NetCDF, pkg-config: build the
 #            project and its examples, run a study
-#   python   .venv with numpy, pytest, pyzmq, netCDF4 and iterative-stats (the test oracles),
-#            and mpi4py compiled from source with this machine's mpicc, so Python simulations
-#            use the Open MPI the server and libmelissa.so use (needs the build group)
+#   python   .venv with numpy, pytest, pyzmq, netCDF4 and iterative-stats (the test oracles)
+#   mpi4py   mpi4py in that .venv, compiled from source with this machine's mpicc (about 4
+#            minutes), so Python simulations use the Open MPI of the server and libmelissa.so
+#            (implies build and python)
 #   slurm    Slurm and munge, for the one-node Slurm of Scripts/slurm-cluster.sh
 #   oar      OAR 2.5, PostgreSQL and OpenSSH's server, for Scripts/oar-cluster.sh
 #   browser  headless Chromium, which renders the status page in its test
-#   test     what Scripts/test.sh uses: build python slurm oar browser, without the groups
+#   test     what Scripts/test.sh uses: build python mpi4py slurm oar browser, without the groups
 #            that MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1 or MELISSA_SKIP_BROWSER=1 skip
 #
 # Environment: MELISSA_VENV (default <repo>/.venv) is where the python group installs.
@@ -30,7 +31,8 @@ venv=${MELISSA_VENV:-$root/.venv}
 # interface and example); python3-dev for compiling mpi4py.
 declare -A DEBIAN=(
   [build]="gcc g++ gfortran make pkg-config libzmq3-dev libopenmpi-dev openmpi-bin libnetcdf-dev"
-  [python]="python3 python3-venv python3-dev"
+  [python]="python3 python3-venv"
+  [mpi4py]="python3-dev"
   [slurm]="slurmctld slurmd slurm-client munge"
   [oar]="oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server"
   [browser]="chromium"
@@ -51,13 +53,14 @@ expand() {
   for g in "$@"; do
     case $g in
       test)
-        wanted+=(build python)
+        wanted+=(build python mpi4py)
         [ "${MELISSA_SKIP_SLURM:-0}" = 1 ] || wanted+=(slurm)
         [ "${MELISSA_SKIP_OAR:-0}" = 1 ] || wanted+=(oar)
         [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser) ;;
-      all) wanted+=(build python slurm oar browser) ;;
+      all) wanted+=(build python mpi4py slurm oar browser) ;;
+      mpi4py) wanted+=(build python mpi4py) ;;
       build|python|slurm|oar|browser) wanted+=("$g") ;;
-      *) die "unknown group '$g' (groups: build python slurm oar browser test all)" ;;
+      *) die "unknown group '$g' (groups: build python mpi4py slurm oar browser test all)" ;;
     esac
   done
   groups=()
@@ -174,6 +177,8 @@ case $mode in
     [ -z "$out" ] || { cut -d' ' -f1 <<<"$out"; exit 1; } ;;
   install)
     install_debian "${groups[@]}"
-    for g in "${groups[@]}"; do [ "$g" = python ] && { install_python; install_mpi4py; }; done
+    for g in "${groups[@]}"; do
+      case $g in python) install_python ;; mpi4py) install_mpi4py ;; esac
+    done
     exit 0 ;;
 esac

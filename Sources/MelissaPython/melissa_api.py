@@ -15,7 +15,7 @@ It calls libmelissa.so (the C library) through ctypes. Scripts/build.sh installs
 <prefix>/lib/python, next to <prefix>/lib/libmelissa.so which it loads; make it importable with
 PYTHONPATH=<prefix>/lib/python (`melissa-config --pythonpath` prints the directory).
 
-mpi4py must be built against the Open MPI libmelissa.so links (Scripts/install-deps.sh python
+mpi4py must be built against the Open MPI libmelissa.so links (Scripts/install-deps.sh mpi4py
 compiles it from source with mpicc): the communicator crosses as its Fortran handle
 (`comm.py2f()`), which only means the same thing inside one MPI library.
 
