@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "melissa_api.h"
+#include <melissa/api.h>
 
 typedef struct {
     int nx, ny;        /* interior grid points along x (columns) and y (rows) */
