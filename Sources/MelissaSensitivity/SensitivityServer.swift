@@ -61,18 +61,31 @@ public final class SensitivityServer: BaseServer {
         }
     }
 
-    public override func start() throws {
+    /// Refuses the study before anything starts when its statistics cannot fit in memory.
+    public override func prepare() throws {
         try checkMemoryBeforeStart()
-        try initializeConnections()
-        while let piece = try pollSockets() {
-            try fold(piece)
-        }
+    }
+
+    /// Folds each admitted piece in (directly, or through the join cache).
+    public override func apply(_ piece: DataPiece) throws {
+        try fold(piece)
+    }
+
+    /// Sobol early stop is checked as groups complete and, when data pauses, here.
+    public override func tick(now: Double) throws {
+        checkConvergence()
+    }
+
+    /// Writes results/<field>.nc (collective).
+    public override func finish() throws {
         if cache.count > 0 {
             log.event("\(cache.count) held-back step blocks never completed (a member or partner field failed); not applied")
         }
         try writeResults()
-        try closeConnection()
     }
+
+    /// Statistics, Sobol estimators, covariances and the join cache are all checkpointed.
+    public override var canCheckpoint: Bool { true }
 
     // MARK: - folding data in
 
@@ -89,7 +102,7 @@ public final class SensitivityServer: BaseServer {
             if Int(sim) % members < 2 { joinCovariance(piece, field: f, step: step, blockSize: blockSize) }
             joinGroup(piece, field: f, step: step, blockSize: blockSize)
         } else {
-            statistics[f]?.update(step: step, localOffset: piece.localOffset, values: piece.values)
+            piece.withValues { statistics[f]?.update(step: step, localOffset: piece.localOffset, values: $0) }
             joinCovariance(piece, field: f, step: step, blockSize: blockSize)
         }
     }
@@ -98,8 +111,10 @@ public final class SensitivityServer: BaseServer {
     func joinGroup(_ piece: DataPiece, field f: Int, step: Int, blockSize: Int) {
         let sim = piece.header.simulationID
         let key = JoinKey(owner: sim / UInt32(members), slot: UInt32(f), step: UInt32(step))
-        let outcome = cache.add(key: key, part: Int(sim) % members, parts: members, blockSize: blockSize,
-                                localOffset: piece.localOffset, piece: piece.values)
+        let outcome = piece.withValues {
+            cache.add(key: key, part: Int(sim) % members, parts: members, blockSize: blockSize,
+                      localOffset: piece.localOffset, piece: $0)
+        }
         switch outcome {
         case .waiting: return
         case let .complete(entry):
@@ -118,8 +133,10 @@ public final class SensitivityServer: BaseServer {
     func joinCovariance(_ piece: DataPiece, field f: Int, step: Int, blockSize: Int) {
         for (pair, side) in pairsOfField[f] {
             let key = JoinKey(owner: piece.header.simulationID, slot: pairSlot(pair), step: UInt32(step))
-            switch cache.add(key: key, part: side, parts: 2, blockSize: blockSize,
-                             localOffset: piece.localOffset, piece: piece.values) {
+            let outcome = piece.withValues {
+                cache.add(key: key, part: side, parts: 2, blockSize: blockSize, localOffset: piece.localOffset, piece: $0)
+            }
+            switch outcome {
             case .waiting: continue
             case let .complete(entry):
                 if covariances[pair] == nil {

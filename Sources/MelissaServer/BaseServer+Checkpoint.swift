@@ -71,6 +71,12 @@ extension BaseServer {
     /// on: the previous checkpoint is still in place. Returns whether it was written.
     @discardableResult
     func writeCheckpoint(sequence: UInt64) -> Bool {
+        // Without the flavor's state, a checkpoint of the base alone would restore "received"
+        // marks for data nobody holds (see `canCheckpoint`): nothing is written, nothing failed.
+        guard canCheckpoint else {
+            log.log(.debug, "checkpoint \(sequence) skipped: \(type(of: self)) keeps no checkpoints")
+            return true
+        }
         let start = Self.now()
         do {
             let sections = try checkpointSectionsOfThisRank()
@@ -118,6 +124,10 @@ extension BaseServer {
     /// why; with no common sequence the study starts from scratch. Collective.
     func restoreIfRestarting() throws {
         guard ProcessInfo.processInfo.environment["MELISSA_RESTART"] == "1" else { return }
+        guard canCheckpoint else {
+            if rank == 0 { log.event("restart: \(type(of: self)) keeps no checkpoints; the study starts over") }
+            return
+        }
         let found = loadCheckpointCandidates()
         let candidates = found.mapValues(\.sections)
         var mine = CheckpointEncoder()

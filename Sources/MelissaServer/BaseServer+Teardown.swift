@@ -12,8 +12,8 @@ extension BaseServer {
     }
 
     /// Sums the counters over ranks, writes `summary.json` and tells the launcher the study
-    /// ended (rank 0). Collective: every rank calls it after its loop ends.
-    public func closeConnection() throws {
+    /// ended (rank 0). Collective: `run()` calls it on every rank after `finish()`.
+    func closeConnection() throws {
         let totals = ServerCounters(values: try comm.allreduceSum(counters.values))
         let window = IngestWindow(firstMicros: -(try comm.allreduceMax(-ingest.firstMicros)),
                                   lastMicros: try comm.allreduceMax(ingest.lastMicros),

@@ -8,8 +8,14 @@ import MelissaTransport
 /// The study server every flavor builds on. Runs on M MPI ranks: rank 0 owns the client
 /// connection socket (REP) and the launcher socket (DEALER); every rank owns a data socket
 /// (PULL). One poll loop per rank multiplexes data, internal, launcher, signal and timer
-/// events. A flavor subclasses it, overrides `start()`, and folds each `DataPiece` that
-/// `pollSockets()` returns into its statistics.
+/// events.
+///
+/// `run()` owns that loop and every collective step around it; a flavor subclasses
+/// `BaseServer` and overrides the callbacks it needs (docs/FLAVORS.md has the contract):
+/// `prepare()`, `apply(_:)` for each admitted piece, `tick(now:)`, `simulationAbandoned`,
+/// `groupRedrawn`, `checkpointSections()`/`restoreCheckpoint` (with `canCheckpoint`), `finish()`
+/// and `studyWillEnd`. Callbacks run on the rank's one thread, from the loop, one at a time:
+/// none is called while another is running.
 open class BaseServer {
     /// The validated study configuration.
     public let config: StudyConfig
@@ -27,6 +33,8 @@ open class BaseServer {
     let wallClockOffsetMicros = IngestWindow.wallMicros() - Int64(BaseServer.now() * 1e6)
     /// Per field (index in `field_names`), this rank's block once known.
     public internal(set) var fieldLayouts: [FieldLayout?]
+    /// The rules a data header must pass before the tracker sees it.
+    let admission: DataAdmission
     /// The exit code the study ends with (rank 0 decides; 0 when nothing failed).
     public internal(set) var exitCode: Int32 = 0
     /// Problems that make the results incomplete, reported in summary.json (rank 0's view).
@@ -131,6 +139,8 @@ open class BaseServer {
         log = try ServerLog(directory: studyDirectory, rank: rank, verbosity: config.studyOptions.verbosity)
         let options = config.studyOptions
         fieldLayouts = Array(repeating: nil, count: options.fieldNames.count)
+        admission = DataAdmission(simulationCount: config.simulationCount, nbTimeSteps: options.nbTimeSteps,
+                                  fieldSizes: options.fieldSizes, serverCount: commSize, rank: rank)
         tracker = CompletionTracker(simulationCount: config.simulationCount,
                                     nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps)
         coordinator = StudyCoordinator(simulationCount: config.simulationCount,
@@ -199,12 +209,50 @@ open class BaseServer {
 
     deinit { alignedScratch.deallocate() }
 
-    /// The flavor's main: connect, loop over `pollSockets()`, write results, `closeConnection()`.
-    open func start() throws {
+    /// Runs the study on this rank, to the end: `prepare()`, connections, the loop (each admitted
+    /// piece goes to `apply(_:)`, then is recorded), `finish()`, then the summary and the
+    /// launcher. Collective: every rank calls it once, and every collective step inside is
+    /// reached by every rank, however the loop ended.
+    public final func run() throws {
+        try prepare()
         try initializeConnections()
-        while try pollSockets() != nil {}
+        if rank == 0 && !canCheckpoint {
+            log.event("\(type(of: self)) keeps no checkpoints (canCheckpoint is false): a restarted server starts the study over")
+        }
+        while let piece = try pollSockets() {
+            try apply(piece)
+            try commit(piece)
+        }
+        try finish()
         try closeConnection()
     }
+
+    // MARK: - flavor callbacks (docs/FLAVORS.md)
+
+    /// Every rank, once, before any connection: checks that can refuse the study early (memory).
+    /// May use collectives (every rank calls it).
+    open func prepare() throws {}
+
+    /// Every rank, for each admitted data piece, in arrival order: fold it into the flavor's
+    /// state. The piece is recorded as received only after this returns; throwing ends the
+    /// server. Not collective. The base's default refuses to run: a flavor must override it.
+    open func apply(_ piece: DataPiece) throws {
+        throw ServerError.setup("\(type(of: self)) does not override apply(_:): it would discard every piece")
+    }
+
+    /// Every rank, after each round of socket and timer events (about once a second when idle,
+    /// every 256 messages under load): time-based work. Not collective.
+    open func tick(now: Double) throws {}
+
+    /// Every rank, once, after the loop ended: write results. Collective (every rank calls it,
+    /// so gathers and reductions are safe); the summary and the launcher come after.
+    open func finish() throws {}
+
+    /// Whether the flavor saves and restores its state (`checkpointSections`, `restoreCheckpoint`).
+    /// When false, the server writes no checkpoint at all, not even its own part: restoring which
+    /// data arrived without the flavor's state would refuse the resent data as duplicates and lose
+    /// it. A restarted server then starts the study over.
+    open var canCheckpoint: Bool { false }
 
     /// Simulations finished so far (rank 0's count; 0 on other ranks).
     public var finishedSimulations: Int { coordinator.finishedCount }
@@ -254,11 +302,12 @@ open class BaseServer {
     open func groupRedrawn(_ group: UInt32, members: [UInt32]) {}
 
     /// The flavor's part of this rank's checkpoint: sections with 4-character ASCII tags
-    /// (BASE, TRAK and COOR are the base server's). Called between two data messages.
+    /// (BASE, TRAK and COOR are the base server's). Called between two `apply` calls, every
+    /// applied piece included. Only when `canCheckpoint` is true.
     open func checkpointSections() throws -> [CheckpointSection] { [] }
 
     /// Restart mode: restores the flavor's state from its sections of the checkpoint being
-    /// loaded (keyed by tag), once, before any data arrives.
+    /// loaded (keyed by tag), once, before any data arrives. Only when `canCheckpoint` is true.
     open func restoreCheckpoint(_ sections: [String: [UInt8]]) throws {}
 
     /// Called on rank 0 at the end of the study, after the counters are summed and before the
@@ -279,7 +328,7 @@ open class BaseServer {
 
     /// Exchanges endpoints between ranks, and on rank 0 binds the connection socket, samples
     /// parameters, connects to the launcher and submits the first groups. Collective.
-    public func initializeConnections() throws {
+    func initializeConnections() throws {
         let endpoints = try comm.allgather(Array((dataEndpoint + "\n" + internalEndpoint).utf8))
             .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) }
         dataEndpoints = endpoints.map { $0[0] }
@@ -309,10 +358,10 @@ open class BaseServer {
 
     // MARK: - the poll loop
 
-    /// Returns the next accepted data piece for the flavor, or nil when the study is over on
+    /// Returns the next admitted data piece for the flavor, or nil when the study is over on
     /// this rank. Control events (handshakes, launcher messages, signals, timers) are handled
-    /// inside; dropped data is counted, never returned.
-    public func pollSockets() throws -> DataPiece? {
+    /// inside; dropped data is counted, never returned. The caller applies, then commits it.
+    func pollSockets() throws -> DataPiece? {
         while !stopping {
             if dataPending {
                 // Under a flood of data, still answer handshakes and the launcher. Events are
@@ -372,6 +421,7 @@ open class BaseServer {
             if ready.count > 4, ready[4] { try drainLauncher() }
             try runTimers()
         }
+        try tick(now: Self.now())
     }
 
     /// Receives one data message; returns it if accepted, nil if dropped or none was waiting.
@@ -397,37 +447,18 @@ open class BaseServer {
             }
             return nil
         }
-        let options = config.studyOptions
-        guard Int(header.simulationID) < config.simulationCount else {
-            counters.unknownSimulation += 1
-            return nil
-        }
-        guard Int(header.field) < fieldLayouts.count else { counters.unknownField += 1; return nil }
-        guard Int(header.timeStep) < options.nbTimeSteps else {
-            counters.outOfRangeStep += 1
-            if counters.outOfRangeStep <= 10 {
-                log.log(.info, "dropped time step \(header.timeStep) of simulation \(header.simulationID): the study has \(options.nbTimeSteps)")
-            }
-            return nil
-        }
         // A field's layout is fixed by the first ACCEPTED message: a dropped one changes no state.
-        let known = fieldLayouts[Int(header.field)]
-        if let known, known.globalSize != header.globalSize { counters.inconsistent += 1; return nil }
-        if let sizes = options.fieldSizes, UInt64(sizes[Int(header.field)]) != header.globalSize {
-            counters.inconsistent += 1
-            if counters.inconsistent <= 10 {
-                log.error("dropped data of simulation \(header.simulationID): field \(options.fieldNames[Int(header.field)]) has \(header.globalSize) values, study_options.field_sizes says \(sizes[Int(header.field)])")
-            }
+        let layout: FieldLayout
+        let learnsLayout: Bool
+        switch admission.check(header, known: fieldLayouts) {
+        case let .admit(admitted, learns):
+            (layout, learnsLayout) = (admitted, learns)
+        case let .refuse(refusal):
+            countRefusal(refusal, header: header)
             return nil
         }
-        let layout = known ?? FieldLayout(
-            globalSize: header.globalSize,
-            block: BlockPartition(globalSize: header.globalSize, serverCount: commSize).block(rank))
-        let inBlock = header.count == 0
-            ? (layout.blockSize == 0 && header.offset == layout.block.lowerBound)
-            : (header.offset >= layout.block.lowerBound && header.offset + header.count <= layout.block.upperBound)
-        guard inBlock else { counters.misrouted += 1; return nil }
-        switch tracker.record(header, blockSize: layout.blockSize) {
+        // Asked, not recorded: the piece is recorded by `commit` once the flavor applied it.
+        switch tracker.classify(header, blockSize: layout.blockSize) {
         case .duplicate:
             counters.duplicates += 1
             // A rerun resending what already arrived is still alive.
@@ -435,25 +466,58 @@ open class BaseServer {
             return nil
         case .closed: counters.closedSimulation += 1; return nil
         case .inconsistent: counters.inconsistent += 1; return nil
-        case let .accepted(simulationComplete):
-            counters.accepted += 1
-            // One clock read per message: wall time is the monotonic clock plus the offset
-            // taken at start (a wall-clock step during the study shifts the window, no more).
-            let now = Self.now()
-            ingest.record(byteCount: dataMessage.count, at: wallClockOffsetMicros + Int64(now * 1e6))
-            if ingestDelayMicros > 0 { usleep(ingestDelayMicros) }
-            if known == nil {
-                fieldLayouts[Int(header.field)] = layout
-                log.log(.info, "field \(options.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(layout.block.lowerBound), \(layout.block.upperBound))")
-            }
-            if simulationComplete {
-                lastData[header.simulationID] = nil
-                try reportComplete(header.simulationID)
-            } else {
-                lastData[header.simulationID] = now
-            }
+        case .accepted: break
         }
-        return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)))
+        return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)),
+                         messageBytes: dataMessage.count, learnsLayout: learnsLayout)
+    }
+
+    /// Records a piece the flavor has applied: the tracker, the counters, the field's layout
+    /// and, when it was the simulation's last piece on this rank, its completion. Nothing runs
+    /// between `receiveData` and here (no events are serviced), so a checkpoint never records
+    /// a piece the flavor does not hold.
+    func commit(_ piece: DataPiece) throws {
+        let header = piece.header
+        guard case let .accepted(simulationComplete) = tracker.record(header, blockSize: piece.layout.blockSize) else {
+            throw ServerError.setup("internal error: simulation \(header.simulationID) step \(header.timeStep) was admitted but the tracker refused it at commit")
+        }
+        counters.accepted += 1
+        // One clock read per message: wall time is the monotonic clock plus the offset
+        // taken at start (a wall-clock step during the study shifts the window, no more).
+        let now = Self.now()
+        ingest.record(byteCount: piece.messageBytes, at: wallClockOffsetMicros + Int64(now * 1e6))
+        if ingestDelayMicros > 0 { usleep(ingestDelayMicros) }
+        if piece.learnsLayout {
+            fieldLayouts[Int(header.field)] = piece.layout
+            log.log(.info, "field \(config.studyOptions.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(piece.layout.block.lowerBound), \(piece.layout.block.upperBound))")
+        }
+        if simulationComplete {
+            lastData[header.simulationID] = nil
+            try reportComplete(header.simulationID)
+        } else {
+            lastData[header.simulationID] = now
+        }
+    }
+
+    /// Counts (and for the first few, logs) a data message the admission rules refused.
+    func countRefusal(_ refusal: DataAdmission.Refusal, header: DataHeader) {
+        let options = config.studyOptions
+        switch refusal {
+        case .unknownSimulation: counters.unknownSimulation += 1
+        case .unknownField: counters.unknownField += 1
+        case .outOfRangeStep:
+            counters.outOfRangeStep += 1
+            if counters.outOfRangeStep <= 10 {
+                log.log(.info, "dropped time step \(header.timeStep) of simulation \(header.simulationID): the study has \(options.nbTimeSteps)")
+            }
+        case .inconsistentSize: counters.inconsistent += 1
+        case let .sizeNotInConfig(configured):
+            counters.inconsistent += 1
+            if counters.inconsistent <= 10 {
+                log.error("dropped data of simulation \(header.simulationID): field \(options.fieldNames[Int(header.field)]) has \(header.globalSize) values, study_options.field_sizes says \(configured)")
+            }
+        case .misrouted: counters.misrouted += 1
+        }
     }
 
     /// The values of the current message, borrowed when 8-byte aligned (the usual case),

@@ -57,6 +57,28 @@ public struct CompletionTracker {
     /// Simulations with partial data on this rank.
     public var openSimulations: Int { open.count }
 
+    /// What `record` would decide for this piece, without recording it: the server asks before
+    /// the flavor applies a piece and records it only after (commit after apply).
+    public func classify(_ header: DataHeader, blockSize: UInt64) -> PieceVerdict {
+        let sim = header.simulationID
+        if closedSimulations.contains(Int(sim)) { return .closed }
+        let f = Int(header.field)
+        let step = Int(header.timeStep)
+        let simulation = open[sim]
+        let progress = simulation?.fields[f]
+        if progress?.seen[header.clientRank]?.contains(step) == true { return .duplicate }
+        if progress?.sealed?.contains(step) == true { return .duplicate }
+        let received = (progress?.valuesPerStep[step] ?? 0) + header.count
+        guard received <= blockSize, blockSize > 0 || header.count == 0 else { return .inconsistent }
+        guard received == blockSize else { return .accepted(simulationComplete: false) }
+        // This piece completes its step: the simulation completes when it was the last step of
+        // the last incomplete field.
+        let completeSteps = (progress?.completeSteps ?? 0) + 1
+        let fieldCompletes = completeSteps == nbTimeSteps
+        let completeFields = (simulation?.completeFields ?? 0) + (fieldCompletes ? 1 : 0)
+        return .accepted(simulationComplete: completeFields == nbFields)
+    }
+
     /// Records a piece of `header.count` values for a block of `blockSize` values.
     /// The caller has already checked ids, step range and that the slice lies in the block.
     public mutating func record(_ header: DataHeader, blockSize: UInt64) -> PieceVerdict {

@@ -51,7 +51,7 @@ guard let makeFlavor = flavors[config.serverClass.rawValue] else {
 }
 do {
     let server = try makeFlavor(config, studyDirectory, launcherAddress)
-    try server.start()
+    try server.run()
     let code = server.exitCode
     MPIRuntime.finalize()
     exit(code)

@@ -75,6 +75,34 @@ final class CompletionTrackerTests: XCTestCase {
         XCTAssertEqual(t.record(header(sim: 2, step: 1, clientRank: 0, offset: 0, count: 10), blockSize: 10), .closed)
     }
 
+    /// `classify` (asked before the flavor applies a piece) must say exactly what `record`
+    /// (after) then does, for any mix of new, duplicate, overfull, closed and reopened pieces.
+    func testClassifyPredictsRecordOnRandomStreams() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<200 {
+            let fields = Int.random(in: 1...3, using: &generator)
+            let steps = Int.random(in: 1...4, using: &generator)
+            var tracker = CompletionTracker(simulationCount: 4, nbFields: fields, nbTimeSteps: steps)
+            for _ in 0..<300 {
+                let sim = UInt32.random(in: 0..<4, using: &generator)
+                switch Int.random(in: 0..<40, using: &generator) {
+                case 0: tracker.close(simulation: sim)
+                case 1: tracker.reopen(simulation: sim, forget: [(field: 0, step: Int.random(in: 0..<steps))])
+                default:
+                    // Blocks of 4 values, sent by two client ranks in halves, sometimes too much.
+                    let piece = header(sim: sim, step: UInt32.random(in: 0..<UInt32(steps), using: &generator),
+                                       field: UInt32.random(in: 0..<UInt32(fields), using: &generator),
+                                       clientRank: UInt32.random(in: 0..<2, using: &generator), offset: 0,
+                                       count: [2, 2, 2, 3][Int.random(in: 0..<4, using: &generator)])
+                    let predicted = tracker.classify(piece, blockSize: 4)
+                    let recorded = tracker.record(piece, blockSize: 4)
+                    XCTAssertEqual(predicted, recorded, "round \(round): \(piece)")
+                    if predicted != recorded { return }
+                }
+            }
+        }
+    }
+
     func testBitset() {
         var b = Bitset(capacity: 130)
         XCTAssertTrue(b.insert(0)); XCTAssertTrue(b.insert(64)); XCTAssertTrue(b.insert(129))

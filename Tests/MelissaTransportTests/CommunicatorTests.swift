@@ -34,12 +34,6 @@ final class CommunicatorTests: XCTestCase {
         XCTAssertEqual(try wrapped.size(), 1)
     }
 
-    func testBarrier() throws {
-        let world = try world()
-        try world.barrier()
-        try world.barrier()
-    }
-
     func testAllgather() throws {
         let world = try world()
         XCTAssertEqual(try world.allgather([1, 2, 3]), [[1, 2, 3]])
