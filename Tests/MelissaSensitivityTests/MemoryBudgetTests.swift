@@ -20,6 +20,7 @@ final class MemoryBudgetTests: XCTestCase {
             "sa_config": sa,
             "server_config": server,
             "client_config": ["executable_command": "/bin/true"],
+            "launcher_config": ["scheduler": "openmpi"],
         ]
         let data = try JSONSerialization.data(withJSONObject: object)
         return try StudyConfig.parse(data: data, source: "test.json")
