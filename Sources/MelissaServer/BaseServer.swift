@@ -479,7 +479,7 @@ open class BaseServer {
     func commit(_ piece: DataPiece) throws {
         let header = piece.header
         guard case let .accepted(simulationComplete) = tracker.record(header, blockSize: piece.layout.blockSize) else {
-            throw ServerError.setup("internal error: simulation \(header.simulationID) step \(header.timeStep) was admitted but the tracker refused it at commit")
+            throw ServerError.invariant("simulation \(header.simulationID) step \(header.timeStep) was admitted but the tracker refused it at commit")
         }
         counters.accepted += 1
         // One clock read per message: wall time is the monotonic clock plus the offset
