@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "MelissaSensitivity",
                 dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport", "MelissaStatistics",
                                "MelissaNetCDF", "MelissaReport", "MelissaCheckpoint"]),
+        // The example flavor of docs/FLAVORS.md: per-cell maximum and count, with checkpoints.
+        .target(name: "MelissaMaximum", dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.
@@ -61,7 +63,7 @@ let package = Package(
                 dependencies: ["MelissaReport", .product(name: "Hummingbird", package: "hummingbird")]),
 
         .executableTarget(name: "melissa-server",
-                          dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaConfig"]),
+                          dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaMaximum", "MelissaConfig"]),
         .executableTarget(name: "melissa-launcher", dependencies: ["MelissaLauncher"]),
         // Benchmarks/statistics: our kernels against iterative-stats on the same data.
         .executableTarget(name: "melissa-bench-statistics", dependencies: ["MelissaStatistics"],

@@ -55,4 +55,6 @@ public struct StudyConfig: Sendable, Equatable {
 public enum ServerClass: String, Sendable, Equatable, CaseIterable {
     /// Sensitivity analysis: iterative statistics (moments, extrema, thresholds, quantiles, Sobol indices) over the ensemble.
     case sensitivityAnalysis = "sensitivity-analysis"
+    /// The example flavor of docs/FLAVORS.md: per-cell maximum and count over the ensemble.
+    case maximum = "maximum"
 }

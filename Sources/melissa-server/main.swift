@@ -2,6 +2,7 @@
 // under mpirun. Environment: MELISSA_LAUNCHER_ADDRESS (required), MELISSA_STUDY_DIR.
 import Foundation
 import MelissaConfig
+import MelissaMaximum
 import MelissaSensitivity
 import MelissaServer
 import MelissaTransport
@@ -9,6 +10,7 @@ import MelissaTransport
 /// Flavors this executable can run, by `server_class`.
 let flavors: [String: (StudyConfig, String, String) throws -> BaseServer] = [
     SensitivityServer.flavorName: { try SensitivityServer(config: $0, studyDirectory: $1, launcherAddress: $2) },
+    MaximumServer.flavorName: { try MaximumServer(config: $0, studyDirectory: $1, launcherAddress: $2) },
 ]
 
 func fail(_ message: String, code: Int32) -> Never {
