@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import MelissaCheckpoint
+import MelissaConfig
 import MelissaProtocol
 
 /// Checkpoints: every rank saves its state when rank 0 says so (every `checkpoint_interval`
@@ -27,7 +28,10 @@ extension BaseServer {
     /// Identifies the study a checkpoint belongs to: what decides the statistics (study
     /// options, statistics, the simulation's arguments); rank and comm size are header fields of their own.
     var studyFingerprint: UInt64 {
-        let text = "\(config.studyOptions)|\(config.saConfig)|\(config.clientConfig.commandDefaultArgs)"
+        var text = "\(config.studyOptions)|\(config.saConfig)|\(config.clientConfig.commandDefaultArgs)"
+        // The flavor too, so a config whose server_class changed refuses the other flavor's
+        // checkpoints; the default flavor adds nothing, which keeps older checkpoints valid.
+        if config.serverClass != .sensitivityAnalysis { text += "|flavor=\(config.serverClass.rawValue)" }
         return StudyFingerprint.of(Array(text.utf8))
     }
 
