@@ -52,13 +52,24 @@ public final class MaximumServer: BaseServer {
         if rank == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         for (f, name) in config.studyOptions.fieldNames.enumerated() {
             // A rank without data still takes part: the field's size comes from the others.
-            let globalSize = Int(try comm.allreduceMax(Int64(fieldLayouts[f]?.globalSize ?? 0)))
+            let known = fieldLayouts[f].map { Int64($0.globalSize) }
+            let globalSize = Int(try comm.allreduceMax(known ?? 0))
+            let smallest = -(try comm.allreduceMax(-(known ?? Int64.max)))
             guard globalSize > 0 else { continue }
+            // Ranks that learned different sizes (simulations disagreeing) hold blocks that do not
+            // assemble into one field; every rank sees the same two reductions, so all skip it.
+            guard smallest == Int64(globalSize) else {
+                if rank == 0 { recordError("field \(name): server ranks received different field sizes (\(smallest) and \(globalSize)); no results written for it") }
+                continue
+            }
             let blocks = BlockPartition(globalSize: UInt64(globalSize), serverCount: commSize)
             let mine = fields[f] ?? FieldState(cells: steps * Int(blocks.block(rank).count))
             let maxima = try mine.maxima.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
             let counts = try mine.counts.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
             guard rank == 0 else { continue }
+            guard maxima.count == steps * globalSize, counts.count == maxima.count else {
+                throw ServerError.invariant("field \(name): gathered \(maxima.count) values for \(steps) steps of \(globalSize)")
+            }
             try write(rowMajor(maxima, blocks: blocks, steps: steps), to: "\(directory)/\(name).maximum.f64")
             try write(rowMajor(counts, blocks: blocks, steps: steps), to: "\(directory)/\(name).count.f64")
         }
