@@ -81,8 +81,8 @@ public func melissa_send(_ fieldName: UnsafePointer<CChar>?, _ sendVect: UnsafeP
     let comm: MPI_Comm? = sharedCommunicator ?? melissa_mpi_comm_world()
     // Matching against the registered names first keeps a send free of String allocations
     // (names over 15 bytes would allocate); the decoding path is for the error message.
-    // A C string naming a registered field matches exactly; otherwise the name may come from
-    // Fortran without a NUL, and ends at the first NUL or blank.
+    // Names end at the first NUL or blank (Fortran passes no NUL); the slow path only builds the
+    // error message for a name that is not registered.
     let name = registeredName(matching: fieldName, in: client)
         ?? boundedFieldName(fieldName, call: "melissa_send", abortOn: comm)
     // An unregistered field falls through to send's own error, which lists the registered ones.
@@ -109,11 +109,19 @@ public func melissa_finalize() {
     }
 }
 
-/// The registered field name equal to the C string, without building a String from it.
+/// The registered field name the bytes at `pointer` start with, followed by a NUL or a blank
+/// (a C string, or a Fortran name without NUL), found without building a String: this runs on
+/// every melissa_send. Reads at most one byte past the longest registered name.
 private func registeredName(matching pointer: UnsafePointer<CChar>?, in client: MelissaClient) -> String? {
     guard let pointer else { return nil }
-    for name in client.registeredFields where name.withCString({ strcmp($0, pointer) == 0 }) {
-        return name
+    for name in client.registeredFields {
+        let matches = name.withCString { registered -> Bool in
+            let length = strlen(registered)
+            guard strncmp(registered, pointer, length) == 0 else { return false }
+            let next = pointer[length]
+            return next == 0 || next == CChar(UInt8(ascii: " "))
+        }
+        if matches { return name }
     }
     return nil
 }

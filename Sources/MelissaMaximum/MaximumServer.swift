@@ -26,12 +26,21 @@ public final class MaximumServer: BaseServer {
     /// Per field, once its first piece arrived (or at the end, for a rank that got none).
     var fields: [FieldState?] = []
 
+    /// One slot per field; a restored checkpoint replaces them.
+    public override func prepare() throws {
+        fields = Array(repeating: nil, count: config.studyOptions.fieldNames.count)
+    }
+
     /// Folds one piece in: a running maximum and a count per cell.
     public override func apply(_ piece: DataPiece) throws {
-        if fields.isEmpty { fields = Array(repeating: nil, count: config.studyOptions.fieldNames.count) }
         let field = Int(piece.header.field)
+        let cells = config.studyOptions.nbTimeSteps * Int(piece.layout.blockSize)
         let block = Int(piece.layout.blockSize)
-        var state = fields[field] ?? FieldState(cells: config.studyOptions.nbTimeSteps * block)
+        var state = fields[field] ?? FieldState(cells: cells)
+        // A restored state that does not fit this rank's block would be indexed out of bounds.
+        guard state.maxima.count == cells else {
+            throw ServerError.setup("field \(config.studyOptions.fieldNames[field]): the restored state has \(state.maxima.count) cells, this rank's block needs \(cells)")
+        }
         // Taken out while it is updated, so `state` holds the arrays' only reference (no copy).
         fields[field] = nil
         let start = Int(piece.header.timeStep) * block + piece.localOffset
@@ -46,7 +55,6 @@ public final class MaximumServer: BaseServer {
 
     /// Gathers every rank's blocks on rank 0, which writes the two files per field. Collective.
     public override func finish() throws {
-        if fields.isEmpty { fields = Array(repeating: nil, count: config.studyOptions.fieldNames.count) }
         let steps = config.studyOptions.nbTimeSteps
         let directory = "\(studyDirectory)/results"
         if rank == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
