@@ -47,7 +47,11 @@ let package = Package(
                 dependencies: ["MelissaServer", "MelissaProtocol", "MelissaTransport", "MelissaStatistics",
                                "MelissaNetCDF", "MelissaReport", "MelissaCheckpoint"]),
         // The example flavor of docs/FLAVORS.md: per-cell maximum and count, with checkpoints.
-        .target(name: "MelissaMaximum", dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint"]),
+        .target(name: "MelissaMaximum",
+                dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig"]),
+        // The flavors this build ships, listed once for both executables (server_class registry).
+        .target(name: "MelissaFlavors",
+                dependencies: ["MelissaConfig", "MelissaServer", "MelissaSensitivity", "MelissaMaximum"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.
@@ -63,8 +67,9 @@ let package = Package(
                 dependencies: ["MelissaReport", .product(name: "Hummingbird", package: "hummingbird")]),
 
         .executableTarget(name: "melissa-server",
-                          dependencies: ["MelissaServer", "MelissaSensitivity", "MelissaMaximum", "MelissaConfig"]),
-        .executableTarget(name: "melissa-launcher", dependencies: ["MelissaLauncher"]),
+                          dependencies: ["MelissaServer", "MelissaFlavors", "MelissaConfig", "MelissaTransport"]),
+        // Links the flavors too: it validates their config sections before starting anything.
+        .executableTarget(name: "melissa-launcher", dependencies: ["MelissaLauncher", "MelissaFlavors"]),
         // Benchmarks/statistics: our kernels against iterative-stats on the same data.
         .executableTarget(name: "melissa-bench-statistics", dependencies: ["MelissaStatistics"],
                           path: "Benchmarks/statistics", exclude: ["reference.py", "run.sh"]),
@@ -84,6 +89,7 @@ let package = Package(
         .testTarget(name: "MelissaConfigTests", dependencies: ["MelissaConfig"]),
         .testTarget(name: "MelissaServerTests", dependencies: ["MelissaServer"]),
         .testTarget(name: "MelissaSensitivityTests", dependencies: ["MelissaSensitivity", "MelissaCheckpoint"]),
+        .testTarget(name: "MelissaFlavorsTests", dependencies: ["MelissaFlavors", "MelissaConfig"]),
         .testTarget(name: "MelissaClientTests", dependencies: ["MelissaClient"]),
         .testTarget(name: "MelissaStatisticsTests", dependencies: ["MelissaStatistics"]),
         .testTarget(name: "MelissaNetCDFTests", dependencies: ["MelissaNetCDF"]),

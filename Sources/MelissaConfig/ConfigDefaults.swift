@@ -1,7 +1,6 @@
 /// Default values of optional keys, shared by the parser and the public initializers.
 @usableFromInline
 enum ConfigDefaults {
-    @usableFromInline static let serverClass = ServerClass.sensitivityAnalysis
     @usableFromInline static let seed = 0
     @usableFromInline static let simulationTimeout = 400.0
     @usableFromInline static let crashesBeforeRedraw = 1

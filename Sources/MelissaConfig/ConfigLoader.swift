@@ -5,16 +5,18 @@ extension StudyConfig {
     ///
     /// `output_dir`, and `executable_command` when it is a relative path containing a `/`, are
     /// made absolute against the directory of `path` (itself made absolute with the current
-    /// directory). Messages name the file as `path` was given.
-    public static func load(path: String) throws(ConfigLoadError) -> StudyConfig {
+    /// directory). Messages name the file as `path` was given. `flavors` are the `server_class`
+    /// values (and their sections) this program knows.
+    public static func load(path: String, flavors: FlavorRegistry = .builtIn) throws(ConfigLoadError) -> StudyConfig {
         let data = try readFile(path)
-        let config = try parse(data: data, source: path)
+        let config = try parse(data: data, source: path, flavors: flavors)
         let directory = PathResolution.directory(of: path, currentDirectory: FileManager.default.currentDirectoryPath)
         return config.resolvingPaths(relativeTo: directory)
     }
 
     /// Parses and validates config bytes (JSON with comments); `source` labels the messages. Paths are left as written.
-    public static func parse(data: Data, source: String) throws(ConfigLoadError) -> StudyConfig {
+    public static func parse(data: Data, source: String,
+                             flavors: FlavorRegistry = .builtIn) throws(ConfigLoadError) -> StudyConfig {
         guard data.count <= maximumFileSize else {
             throw .tooLarge(source: source, limit: maximumFileSize)
         }
@@ -41,7 +43,7 @@ extension StudyConfig {
             throw syntaxError(locate(error, stripped: stripped, original: original), source: source, original: original)
         }
         let config: StudyConfig
-        switch ConfigValidator.validate(document, source: source, extraIssues: findDuplicateKeys(stripped)) {
+        switch ConfigValidator.validate(document, source: source, flavors: flavors, extraIssues: findDuplicateKeys(stripped)) {
         case .success(let valid):
             config = valid
         case .failure(let error):

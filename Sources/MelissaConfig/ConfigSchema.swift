@@ -1,6 +1,7 @@
 /// The key names each level of the config accepts (Melissa's names).
 enum ConfigSchema {
-    static let topLevel = ["output_dir", "server_class", "server_filename", "study_options", "sa_config",
+    /// The core's top-level keys; each registered flavor adds its own section (`sa_config`, ...).
+    static let topLevel = ["output_dir", "server_class", "server_filename", "study_options",
                            "launcher_config", "client_config", "server_config"]
     static let studyOptions = ["field_names", "parameter_sweep_size", "nb_parameters", "nb_time_steps", "seed",
                                "simulation_timeout", "crashes_before_redraw", "max_redraws", "verbosity", "group_size",
@@ -17,9 +18,9 @@ enum ConfigSchema {
     static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",
                                "advertised_host", "memory_limit_mb", "data_encryption"]
 
-    /// Every section with its keys; the empty name is the top level.
+    /// Every core section with its keys, and the built-in statistics flavor's; the empty name is the top level.
     static let sections: [(name: String, keys: [String])] = [
-        ("", topLevel), ("study_options", studyOptions), ("sa_config", saConfig),
+        ("", topLevel + ["sa_config"]), ("study_options", studyOptions), ("sa_config", saConfig),
         ("launcher_config", launcherConfig), ("client_config", clientConfig), ("server_config", serverConfig),
     ]
 

@@ -11,9 +11,8 @@ extension ConfigValidator {
 
     /// Reads `sa_config`; `fieldNames` (when valid) are the study's fields, which `covariance_pairs` must
     /// name, and `fieldSizes` (when given) their cell counts, which `report_probes` must fall within.
-    static func readSAConfig(_ object: [String: Any], path: ConfigPath, fieldNames: [String]?,
-                             fieldSizes: [Int]? = nil, issues: IssueCollector) -> SAReading {
-        let r = ObjectReader(object: object, path: path, allowedKeys: ConfigSchema.saConfig, issues: issues)
+    static func readSAConfig(_ r: ObjectReader, fieldNames: [String]?, fieldSizes: [Int]? = nil) -> SAReading {
+        let (object, path, issues) = (r.object, r.path, r.issues)
         let thresholdExceedance = r.bool("threshold_exceedance", required: false)
         let quantiles = r.bool("quantiles", required: false)
         let sobol = r.bool("sobol_indices", required: false)

@@ -5,19 +5,15 @@ extension ConfigValidator {
     /// individually valid values that the cross-section checks (with `sa_config`) need.
     struct StudyReading {
         var options: StudyOptions?
-        var fieldNames: [String]?
-        var sweepSize: Int?
-        var nbParameters: Int?
-        var groupSize: Int?
-        var sampler: SamplerKind?
-        /// `field_sizes` when valid and one per field.
-        var fieldSizes: [Int]?
+        /// The individually valid keys (`field_sizes` only when valid and one per field).
+        var context: StudyContext
     }
 
     /// Reads `study_options` and checks the rules internal to it (bounds, field names and sizes).
     ///
-    /// Rules that depend on `sa_config` (group size and simulation count of a Sobol study, the
-    /// Halton dimension limit) are left to `checkStudyAgainstSA`.
+    /// Rules that depend on the flavor's sampling plan (group size and simulation count of a
+    /// Sobol study, the Halton dimension limit) are left to the flavor's section reader or to
+    /// `checkStudyAgainstPlan`.
     static func readStudyOptions(_ object: [String: Any], path: ConfigPath, issues: IssueCollector) -> StudyReading {
         let r = ObjectReader(object: object, path: path, allowedKeys: ConfigSchema.studyOptions, issues: issues)
         let positive = 1...Int.max
@@ -48,10 +44,11 @@ extension ConfigValidator {
         }
         checkBounds(lBounds: lBounds, uBounds: uBounds, nbParameters: nbParameters, path: path, issues: issues)
 
-        var reading = StudyReading(fieldNames: fieldNames, sweepSize: sweepSize, nbParameters: nbParameters,
-                                   groupSize: groupSize,
-                                   sampler: sampler ?? (object["sampler"] == nil ? ConfigDefaults.sampler : nil),
-                                   fieldSizes: fieldSizes?.count == fieldNames?.count ? fieldSizes : nil)
+        let context = StudyContext(fieldNames: fieldNames,
+                                   fieldSizes: fieldSizes?.count == fieldNames?.count ? fieldSizes : nil,
+                                   sweepSize: sweepSize, nbParameters: nbParameters, groupSize: groupSize,
+                                   sampler: sampler ?? (object["sampler"] == nil ? ConfigDefaults.sampler : nil))
+        var reading = StudyReading(context: context)
         guard let fieldNames, let sweepSize, let nbParameters, let nbTimeSteps, let lBounds, let uBounds else {
             return reading
         }

@@ -13,7 +13,7 @@ extension StudyConfig {
         }
         return StudyConfig(outputDir: PathResolution.resolve(outputDir, against: configDirectory),
                            serverClass: serverClass, serverFilename: serverFilename, studyOptions: studyOptions,
-                           saConfig: saConfig, launcherConfig: launcherConfig, clientConfig: client,
+                           flavorSettings: flavorSettings, launcherConfig: launcherConfig, clientConfig: client,
                            serverConfig: serverConfig, canonicalJSON: canonicalJSON)
     }
 }

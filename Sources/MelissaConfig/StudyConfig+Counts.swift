@@ -1,20 +1,19 @@
 extension StudyConfig {
-    /// Simulations per parameter set: p + 2 in a Sobol study (the pick-freeze group A, B, C_1..C_p), else 1.
-    public var sobolMembers: Int {
-        saConfig.sobolIndices ? studyOptions.nbParameters + 2 : 1
-    }
+    /// Simulations per parameter draw: p + 2 in a Sobol study (the pick-freeze group A, B, C_1..C_p), else 1.
+    public var membersPerDraw: Int { samplingPlan.membersPerDraw }
 
-    /// Total simulations the study runs: `parameter_sweep_size` × `sobolMembers`.
+    /// Total simulations the study runs: `parameter_sweep_size` × `membersPerDraw`.
     ///
     /// In a Sobol study `parameter_sweep_size` counts pick-freeze groups, so the launcher runs
     /// (nb_parameters + 2) times as many simulations. Validation keeps this at most 2^32 − 1.
     public var simulationCount: Int {
-        studyOptions.parameterSweepSize * sobolMembers
+        studyOptions.parameterSweepSize * membersPerDraw
     }
 
-    /// Simulations launched together as one job: the whole pick-freeze group in a Sobol study
-    /// (its members must be joined cell by cell), otherwise `group_size`.
+    /// Simulations launched together as one job: a whole draw when the plan joins its members
+    /// (a Sobol pick-freeze group, joined cell by cell), otherwise `group_size`.
     public var jobGroupSize: Int {
-        saConfig.sobolIndices ? sobolMembers : studyOptions.groupSize
+        let plan = samplingPlan
+        return plan.joined ? plan.membersPerDraw : studyOptions.groupSize
     }
 }

@@ -10,7 +10,9 @@ public enum LauncherCommand {
     public static let version = "0.1.0"
 
     /// Runs the launcher with `arguments` (argv without the program name); returns the exit status.
-    public static func run(arguments: [String]) -> Int32 {
+    /// `flavors` are the `server_class` values the config may name: the server's, so a flavor's
+    /// section is validated before anything starts.
+    public static func run(arguments: [String], flavors: FlavorRegistry = .builtIn) -> Int32 {
         let invocation: LauncherInvocation
         do { invocation = try LauncherInvocation.parse(arguments) } catch {
             Console.write(fd: 2, "melissa-launcher: error: \(error)\n\(LauncherInvocation.shortUsage)\n")
@@ -24,14 +26,14 @@ public enum LauncherCommand {
             Console.write(fd: 1, "melissa-launcher \(version) (control protocol v\(controlProtocolVersion))\n")
             return LauncherExitCode.success
         case let .run(configPath):
-            return runStudy(configPath: configPath, resuming: false)
+            return runStudy(configPath: configPath, flavors: flavors, resuming: false)
         case let .resume(studyDirectory):
             let configPath: String
             do { configPath = try StudyDirectory.recordedConfig(of: studyDirectory) } catch {
                 Console.write(fd: 2, "melissa-launcher: error: \(error)\n")
                 return error.exitCode
             }
-            return runStudy(configPath: configPath, resuming: true, expectedDirectory: studyDirectory)
+            return runStudy(configPath: configPath, flavors: flavors, resuming: true, expectedDirectory: studyDirectory)
         }
     }
 
@@ -39,7 +41,7 @@ public enum LauncherCommand {
     /// then the study directory; then signals, socket, server; then the loop.
     /// `resuming`: the study directory exists and the server starts in restart mode, from
     /// its checkpoint (`expectedDirectory` must be where the config puts the study).
-    private static func runStudy(configPath: String, resuming: Bool, expectedDirectory: String? = nil) -> Int32 {
+    private static func runStudy(configPath: String, flavors: FlavorRegistry, resuming: Bool, expectedDirectory: String? = nil) -> Int32 {
         let currentDirectory = FileManager.default.currentDirectoryPath
         let settings: LauncherSettings
         let setup: SchedulerSetup
@@ -48,7 +50,7 @@ public enum LauncherCommand {
         var warnings: [String] = []
         do throws(LauncherError) {
             let config: StudyConfig
-            do { config = try StudyConfig.load(path: configPath) } catch { throw .config(error) }
+            do { config = try StudyConfig.load(path: configPath, flavors: flavors) } catch { throw .config(error) }
             settings = LauncherSettings(config: config, configPath: configPath, currentDirectory: currentDirectory)
             setup = try SchedulerSetup.make(settings)
             let environment = ProcessInfo.processInfo.environment

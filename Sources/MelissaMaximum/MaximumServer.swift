@@ -12,6 +12,10 @@ import MelissaServer
 public final class MaximumServer: BaseServer {
     /// The name `server_class` selects this flavor by.
     public static let flavorName = "maximum"
+    /// This flavor's registry entry: `server_class: "maximum"` and its section `maximum_config`.
+    public static let flavor = ServerFlavor(spec: MaximumSettings.spec) {
+        try MaximumServer(config: $0, studyDirectory: $1, launcherAddress: $2)
+    }
 
     /// One field's state on this rank: step-major, `blockSize` cells per step.
     struct FieldState {

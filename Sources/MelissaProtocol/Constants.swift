@@ -1,9 +1,9 @@
 /// The version the data channel carries; a peer with another one is refused.
 public let protocolVersion: UInt16 = 1
 
-/// The server ranks' internal channel's version: 2 since rank 0 asks every rank what it holds
-/// of a simulation (`holdingsQuery` / `holdingsReport`, docs/PROTOCOL.md, section 8).
-public let internalProtocolVersion: UInt16 = 2
+/// The server ranks' internal channel's version: 3 since `groupRedrawn` lists the redrawn
+/// simulations (every rank knows every simulation's parameters; docs/PROTOCOL.md, section 8).
+public let internalProtocolVersion: UInt16 = 3
 
 /// The client handshake's version: 2 since the reply names the data sockets' security
 /// mechanism (docs/PROTOCOL.md, section 3).

@@ -26,8 +26,9 @@ public enum InternalMessage: Equatable, Sendable {
     /// `study_options.simulation_timeout` seconds (its job may hang).
     case simulationStalled(rank: UInt32, simulationID: UInt32)
     /// Rank 0 -> rank: a group's parameters were drawn again (draw number `draw`, 1 for the
-    /// first redraw): data held back from an earlier draw and not yet applied must go.
-    case groupRedrawn(groupID: UInt32, draw: UInt32)
+    /// first redraw) for `simulations` (the whole group, or its failed members): data held back
+    /// from an earlier draw and not yet applied must go, and each rank redraws the same values.
+    case groupRedrawn(groupID: UInt32, draw: UInt32, simulations: [UInt32])
     /// Rank 0 -> rank: write checkpoint number `sequence` now (then keep going, or stop
     /// when `thenStop`).
     case checkpoint(sequence: UInt64, thenStop: Bool)
@@ -66,7 +67,9 @@ public enum InternalMessage: Equatable, Sendable {
         case .stop: break
         case let .converged(rank, flag): w.u32(rank); w.u8(flag ? 1 : 0)
         case let .simulationStalled(rank, sim): w.u32(rank); w.u32(sim)
-        case let .groupRedrawn(group, draw): w.u32(group); w.u32(draw)
+        case let .groupRedrawn(group, draw, sims):
+            w.u32(group); w.u32(draw); w.u32(UInt32(sims.count))
+            for sim in sims { w.u32(sim) }
         case let .checkpoint(sequence, thenStop): w.u64(sequence); w.u8(thenStop ? 1 : 0)
         case let .holdingsQuery(round, sims):
             w.u32(round); w.u32(UInt32(sims.count))
@@ -94,7 +97,14 @@ public enum InternalMessage: Equatable, Sendable {
             guard flag <= 1 else { throw .invalidValue(what: "converged flag", detail: "must be 0 or 1, got \(flag)") }
             message = .converged(rank: rank, converged: flag == 1)
         case 5: message = .simulationStalled(rank: try r.u32(), simulationID: try r.u32())
-        case 6: message = .groupRedrawn(groupID: try r.u32(), draw: try r.u32())
+        case 6:
+            let group = try r.u32()
+            let draw = try r.u32()
+            let n = try listLength(&r, what: "redrawn simulation count")
+            var sims: [UInt32] = []
+            sims.reserveCapacity(n)
+            for _ in 0..<n { sims.append(try r.u32()) }
+            message = .groupRedrawn(groupID: group, draw: draw, simulations: sims)
         case 7:
             let sequence = try r.u64()
             let flag = try r.u8()

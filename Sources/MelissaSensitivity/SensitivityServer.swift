@@ -16,7 +16,11 @@ import MelissaTransport
 /// C_1..C_p, and the other statistics take A and B, the group's two independent samples.
 public final class SensitivityServer: BaseServer {
     /// The name `server_class` selects this flavor by.
-    public static let flavorName = "sensitivity-analysis"
+    public static let flavorName = FlavorSpec.sensitivityAnalysis.name
+    /// This flavor's registry entry: `sa_config`, read by `MelissaConfig` (Melissa's default study).
+    public static let flavor = ServerFlavor(spec: .sensitivityAnalysis) {
+        try SensitivityServer(config: $0, studyDirectory: $1, launcherAddress: $2)
+    }
 
     /// Per field, once its block size is known.
     var statistics: [FieldStatistics?] = []
@@ -45,7 +49,7 @@ public final class SensitivityServer: BaseServer {
             quantileLevels: sa.quantiles ? sa.quantileValues : [],
             // Quantile step sizes follow the number of samples each cell will see.
             expectedSamples: sobolStudy ? 2 * config.studyOptions.parameterSweepSize : config.simulationCount)
-        members = config.sobolMembers
+        members = config.membersPerDraw
         cache = JoinCache(limitBytes: Int(sa.cacheLimitMB * 1024 * 1024))
         try super.init(config: config, studyDirectory: studyDirectory, launcherAddress: launcherAddress,
                        communicator: communicator)
@@ -62,6 +66,14 @@ public final class SensitivityServer: BaseServer {
     }
 
     /// Refuses the study before anything starts when its statistics cannot fit in memory.
+    /// A Sobol draw is A and B side by side; its group is the pick-freeze rows A, B, C_1..C_p
+    /// (the plan `SAConfig.samplingPlan` declares). Other studies draw one simulation at a time.
+    public override func expandDraw(_ draw: [Double]) throws -> [[Double]] {
+        guard config.saConfig.sobolIndices else { return try super.expandDraw(draw) }
+        let p = config.studyOptions.nbParameters
+        return PickFreeze.expand(a: Array(draw[0..<p]), b: Array(draw[p..<(2 * p)]))
+    }
+
     public override func prepare() throws {
         try checkMemoryBeforeStart()
     }

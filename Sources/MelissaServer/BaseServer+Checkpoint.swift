@@ -28,15 +28,15 @@ extension BaseServer {
     /// Identifies the study a checkpoint belongs to: what decides the statistics (study
     /// options, statistics, the simulation's arguments); rank and comm size are header fields of their own.
     var studyFingerprint: UInt64 {
-        var text = "\(config.studyOptions)|\(config.saConfig)|\(config.clientConfig.commandDefaultArgs)"
+        var text = "\(config.studyOptions)|\(config.flavorSettings)|\(config.clientConfig.commandDefaultArgs)"
         // The flavor too, so a config whose server_class changed refuses the other flavor's
         // checkpoints; the default flavor adds nothing, which keeps older checkpoints valid.
-        if config.serverClass != .sensitivityAnalysis { text += "|flavor=\(config.serverClass.rawValue)" }
+        if config.serverClass != FlavorRegistry.defaultName { text += "|flavor=\(config.serverClass)" }
         return StudyFingerprint.of(Array(text.utf8))
     }
 
-    /// Seconds between periodic checkpoints (`sa_config.checkpoint_interval`, default 300).
-    var checkpointInterval: Double { config.saConfig.checkpointInterval ?? 300 }
+    /// Seconds between periodic checkpoints (the flavor section's `checkpoint_interval`, default 300).
+    var checkpointInterval: Double { config.flavorSettings.checkpointInterval ?? 300 }
 
     /// Rank 0: every rank writes checkpoint number `sequence + 1` now.
     func requestCheckpoint(thenStop: Bool) throws {
@@ -255,10 +255,11 @@ extension BaseServer {
             try abandon(failed)
             for g in coordinator.records.keys.sorted() {
                 guard let draw = coordinator.records[g]?.draw, draw > 0 else { continue }
+                // No simulations: the parameters themselves reach every rank with the setup.
                 for (r, push) in internalPushes.enumerated() where r != 0 {
-                    try push.send(InternalMessage.groupRedrawn(groupID: g, draw: UInt32(draw)).encode())
+                    try push.send(InternalMessage.groupRedrawn(groupID: g, draw: UInt32(draw), simulations: []).encode())
                 }
-                groupRedrawnLocally(group: g, draw: UInt32(draw))
+                try groupRedrawnLocally(group: g, draw: UInt32(draw), simulations: [])
             }
         }
         for sim in tracker.closedSimulationIDs { try reportComplete(sim) }

@@ -100,34 +100,44 @@ extension BaseServer {
         let fresh = try redrawnParameters(group: group, draw: draw, simulations: sims)
         for (sim, p) in zip(sims, fresh) { parameters[Int(sim)] = p }
         try writeParameterTable()
-        for (r, push) in internalPushes.enumerated() {
-            if r == 0 { groupRedrawnLocally(group: group, draw: UInt32(draw)) } else {
-                try push.send(InternalMessage.groupRedrawn(groupID: group, draw: UInt32(draw)).encode())
+        // Every rank redraws the same values from (seed, group or simulation, draw): the message
+        // says which simulations, in chunks a message can carry.
+        var chunks = stride(from: 0, to: sims.count, by: Limits.maxHoldings).map {
+            Array(sims[$0..<min($0 + Limits.maxHoldings, sims.count)])
+        }
+        if chunks.isEmpty { chunks = [[]] }
+        for chunk in chunks {
+            for (r, push) in internalPushes.enumerated() {
+                if r == 0 { try groupRedrawnLocally(group: group, draw: UInt32(draw), simulations: chunk) } else {
+                    try push.send(InternalMessage.groupRedrawn(groupID: group, draw: UInt32(draw),
+                                                               simulations: chunk).encode())
+                }
             }
         }
     }
 
     /// Parameters of a redraw, reproducible from the study seed alone (so a restarted server
     /// draws the same): uniform in the bounds, from a stream seeded by (seed, group or
-    /// simulation, draw). A Sobol group draws one 2p-dimensional point and expands it into
-    /// its p + 2 pick-freeze rows, exactly like its first draw.
+    /// simulation, draw). A joined plan (a Sobol group) draws one point for the whole group and
+    /// expands it like its first draw; otherwise each simulation draws its own.
     func redrawnParameters(group: UInt32, draw: Int, simulations sims: [UInt32]) throws -> [[Double]] {
         let options = config.studyOptions
         let seed = UInt64(options.seed)
-        if config.saConfig.sobolIndices {
-            let p = options.nbParameters
-            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: options.lBounds + options.lBounds,
-                                                  upperBounds: options.uBounds + options.uBounds,
+        let plan = config.samplingPlan
+        let lower = Array([[Double]](repeating: options.lBounds, count: plan.drawWidth).joined())
+        let upper = Array([[Double]](repeating: options.uBounds, count: plan.drawWidth).joined())
+        if plan.joined {
+            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: lower, upperBounds: upper,
                                                   seed: Self.redrawSeed(seed, UInt64(group), UInt64(draw)), count: 1)
-            let point = sampler.next()
-            let rows = PickFreeze.expand(a: Array(point[0..<p]), b: Array(point[p..<(2 * p)]))
+            let rows = try membersOfDraw(sampler.next())
             let first = coordinator.members(ofGroup: group).lowerBound
             return sims.map { rows[Int($0) - first] }
         }
         return try sims.map { sim in
-            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: options.lBounds, upperBounds: options.uBounds,
+            var sampler = try SamplerFactory.make(kind: .uniform, lowerBounds: lower, upperBounds: upper,
                                                   seed: Self.redrawSeed(seed, UInt64(sim), UInt64(draw)), count: 1)
-            return sampler.next()
+            // An unjoined plan with several members per draw keeps the first row of each redraw.
+            return try membersOfDraw(sampler.next())[0]
         }
     }
 
@@ -141,8 +151,22 @@ extension BaseServer {
 
     /// Every rank: a group's parameters changed. Applied once per draw number, so a repeated
     /// notice (after a server restart) changes nothing.
-    func groupRedrawnLocally(group: UInt32, draw: UInt32) {
-        guard draw > knownDraws[group, default: 0] else { return }
+    /// Applies a redraw on this rank: the new parameters of `sims` (rank 0 drew them already;
+    /// the others draw the same, so every rank knows every simulation's parameters), then, once
+    /// per draw number, the flavor's `groupRedrawn`. An empty `sims` (a repeat after a restart,
+    /// whose parameters came with the setup) changes no parameters.
+    func groupRedrawnLocally(group: UInt32, draw: UInt32, simulations sims: [UInt32]) throws {
+        let known = knownDraws[group, default: 0]
+        guard draw >= known else { return }
+        if rank != 0, !sims.isEmpty {
+            guard sims.allSatisfy({ coordinator.members(ofGroup: group).contains(Int($0)) && Int($0) < parameters.count }) else {
+                log.error("ignored a redraw of group \(group) naming simulations outside it: \(sims.prefix(8))")
+                return
+            }
+            let fresh = try redrawnParameters(group: group, draw: Int(draw), simulations: sims)
+            for (sim, p) in zip(sims, fresh) { parameters[Int(sim)] = p }
+        }
+        guard draw > known else { return }
         knownDraws[group] = draw
         groupRedrawn(group, members: coordinator.members(ofGroup: group).map(UInt32.init))
     }

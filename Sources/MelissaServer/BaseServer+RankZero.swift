@@ -64,13 +64,13 @@ extension BaseServer {
 
     func writeParameterTable() throws {
         let names = (0..<config.studyOptions.nbParameters).map { "p\($0)" }.joined(separator: ",")
-        // A Sobol study also says which pick-freeze group and role (A, B, C1...) each row is.
-        let sobol = config.saConfig.sobolIndices
-        let members = config.sobolMembers
-        let header = sobol ? "simulation_id,group,role," + names : "simulation_id," + names
+        // A plan with roles (Sobol's pick-freeze A, B, C1...) also says which draw and role each row is.
+        let plan = config.samplingPlan
+        let members = plan.membersPerDraw
+        let roles = plan.roles.count == members ? plan.roles : []
+        let header = roles.isEmpty ? "simulation_id," + names : "simulation_id,group,role," + names
         let rows = parameters.enumerated().map { i, p in
-            let role = i % members == 0 ? "A" : i % members == 1 ? "B" : "C\(i % members - 1)"
-            let prefix = sobol ? "\(i),\(i / members),\(role)," : "\(i),"
+            let prefix = roles.isEmpty ? "\(i)," : "\(i),\(i / members),\(roles[i % members]),"
             return prefix + p.map { String(format: "%.17g", $0) }.joined(separator: ",")
         }
         try ([header] + rows).joined(separator: "\n").appending("\n")

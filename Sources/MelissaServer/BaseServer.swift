@@ -151,7 +151,7 @@ open class BaseServer {
                                        policy: .init(faultTolerance: config.launcherConfig.faultTolerance,
                                                      crashesBeforeRedraw: options.crashesBeforeRedraw,
                                                      maxRedraws: options.maxRedraws,
-                                                     redrawWholeGroup: config.saConfig.sobolIndices))
+                                                     redrawWholeGroup: config.samplingPlan.joined))
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         let (myRank, restarts) = (rank, serverRestarts)
@@ -259,8 +259,14 @@ open class BaseServer {
     /// Simulations failed so far (rank 0's count; 0 on other ranks).
     public var failedSimulations: Int { coordinator.failedCount }
 
-    /// Parameter vector of every simulation (rank 0; empty elsewhere).
+    /// Parameter vector of every simulation, redraws included, on every rank (empty before
+    /// the connections are set up): a flavor reads a simulation's inputs where its data arrives.
     public var sampledParameters: [[Double]] { parameters }
+
+    /// The parameters of `simulation` (its latest draw), or nil for an id outside the study.
+    public func parameters(of simulation: UInt32) -> [Double]? {
+        Int(simulation) < parameters.count ? parameters[Int(simulation)] : nil
+    }
 
     /// The sampler that draws parameters within the given bounds, `count` draws expected; a
     /// flavor may override it to supply its own. Sobol studies call it with the bounds doubled
@@ -271,23 +277,42 @@ open class BaseServer {
                                        seed: UInt64(options.seed), count: count)
     }
 
-    /// Every simulation's parameters in simulation-id order: one draw each, or for a Sobol
-    /// study one 2p-dimensional draw per group expanded into its p+2 pick-freeze rows.
+    /// Turns one draw of `samplingPlan.drawWidth × nb_parameters` values into the parameters of
+    /// its `membersPerDraw` simulations, in simulation-id order. Every rank, at setup and on each
+    /// redraw; must be a pure function of the draw. The default serves the independent plan (one
+    /// simulation per draw); a flavor whose plan says otherwise overrides it (sensitivity
+    /// analysis expands A and B into the pick-freeze rows A, B, C_1..C_p).
+    open func expandDraw(_ draw: [Double]) throws -> [[Double]] {
+        guard config.samplingPlan == .independent else {
+            throw ServerError.setup("\(type(of: self)) declares a sampling plan of \(config.samplingPlan.membersPerDraw) simulations per draw but does not override expandDraw(_:)")
+        }
+        return [draw]
+    }
+
+    /// One draw expanded, checked against the plan (a flavor bug must not shift simulation ids).
+    func membersOfDraw(_ draw: [Double]) throws -> [[Double]] {
+        let plan = config.samplingPlan
+        let rows = try expandDraw(draw)
+        let p = config.studyOptions.nbParameters
+        guard rows.count == plan.membersPerDraw, rows.allSatisfy({ $0.count == p }) else {
+            throw ServerError.invariant("\(type(of: self)).expandDraw made \(rows.count) rows of \(rows.map(\.count)) values from one draw; the sampling plan says \(plan.membersPerDraw) rows of \(p)")
+        }
+        return rows
+    }
+
+    /// Every simulation's parameters in simulation-id order: one draw per entry of the sweep
+    /// (of `drawWidth × p` values: bounds repeated, so quasi-random sequences keep A and B of a
+    /// Sobol draw apart), each expanded by the flavor's plan.
     func sampleParameters() throws -> [[Double]] {
         let options = config.studyOptions
-        guard config.saConfig.sobolIndices else {
-            var sampler = try makeSampler(lowerBounds: options.lBounds, upperBounds: options.uBounds,
-                                          count: options.parameterSweepSize)
-            return (0..<options.parameterSweepSize).map { _ in sampler.next() }
-        }
-        let p = options.nbParameters
-        var sampler = try makeSampler(lowerBounds: options.lBounds + options.lBounds,
-                                      upperBounds: options.uBounds + options.uBounds,
+        let width = config.samplingPlan.drawWidth
+        var sampler = try makeSampler(lowerBounds: Array([[Double]](repeating: options.lBounds, count: width).joined()),
+                                      upperBounds: Array([[Double]](repeating: options.uBounds, count: width).joined()),
                                       count: options.parameterSweepSize)
-        return (0..<options.parameterSweepSize).flatMap { _ -> [[Double]] in
-            let draw = sampler.next()
-            return PickFreeze.expand(a: Array(draw[0..<p]), b: Array(draw[p..<(2 * p)]))
-        }
+        var rows: [[Double]] = []
+        rows.reserveCapacity(config.simulationCount)
+        for _ in 0..<options.parameterSweepSize { rows += try membersOfDraw(sampler.next()) }
+        return rows
     }
 
     // MARK: - hooks for flavors
@@ -352,8 +377,32 @@ open class BaseServer {
         poller.add(dataSocket)
         try restoreIfRestarting()
         if rank == 0 { try setUpRankZero() } else { try resynchronizeAfterRestore() }
+        try shareParameters()
         lastCheckpoint = Self.now()
         try comm.barrier()
+    }
+
+    /// Collective: every rank gets rank 0's parameter table (sampled, or restored with its
+    /// redraws), so flavors read a simulation's parameters on the rank its data reaches.
+    func shareParameters() throws {
+        let p = config.studyOptions.nbParameters
+        var bytes: [UInt8] = []
+        if rank == 0 {
+            bytes.reserveCapacity(parameters.count * p * 8)
+            for row in parameters { for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } } }
+        }
+        let shared = try comm.broadcast(bytes, root: 0)
+        guard rank != 0 else { return }
+        guard shared.count == config.simulationCount * p * 8 else {
+            throw ServerError.invariant("rank 0 shared \(shared.count) bytes of parameters; \(config.simulationCount) simulations of \(p) need \(config.simulationCount * p * 8)")
+        }
+        parameters = shared.withUnsafeBytes { raw in
+            (0..<config.simulationCount).map { sim in
+                (0..<p).map { k in
+                    Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: (sim * p + k) * 8, as: UInt64.self)))
+                }
+            }
+        }
     }
 
     // MARK: - the poll loop
@@ -591,8 +640,8 @@ open class BaseServer {
                 abandonLocally(sim)
             case let .simulationStalled(r, sim) where rank == 0:
                 try simulationStalled(sim, rank: Int(r))
-            case let .groupRedrawn(group, draw):
-                groupRedrawnLocally(group: group, draw: draw)
+            case let .groupRedrawn(group, draw, sims):
+                try groupRedrawnLocally(group: group, draw: draw, simulations: sims)
             case let .checkpoint(sequence, thenStop):
                 checkpointSequence = sequence
                 let written = writeCheckpoint(sequence: sequence)

@@ -2,16 +2,9 @@
 // under mpirun. Environment: MELISSA_LAUNCHER_ADDRESS (required), MELISSA_STUDY_DIR.
 import Foundation
 import MelissaConfig
-import MelissaMaximum
-import MelissaSensitivity
+import MelissaFlavors
 import MelissaServer
 import MelissaTransport
-
-/// Flavors this executable can run, by `server_class`.
-let flavors: [String: (StudyConfig, String, String) throws -> BaseServer] = [
-    SensitivityServer.flavorName: { try SensitivityServer(config: $0, studyDirectory: $1, launcherAddress: $2) },
-    MaximumServer.flavorName: { try MaximumServer(config: $0, studyDirectory: $1, launcherAddress: $2) },
-]
 
 func fail(_ message: String, code: Int32) -> Never {
     FileHandle.standardError.write(Data("melissa-server: error: \(message)\n".utf8))
@@ -40,7 +33,7 @@ let environment = ProcessInfo.processInfo.environment
 let config: StudyConfig
 do {
     // load() resolves relative paths against the config file's directory.
-    config = try StudyConfig.load(path: arguments[1])
+    config = try StudyConfig.load(path: arguments[1], flavors: Flavors.registry)
 } catch {
     fail("\(error)", code: 2)
 }
@@ -48,11 +41,12 @@ guard let launcherAddress = environment["MELISSA_LAUNCHER_ADDRESS"], !launcherAd
     fail("MELISSA_LAUNCHER_ADDRESS is not set; the server is started by melissa-launcher", code: 2)
 }
 let studyDirectory = environment["MELISSA_STUDY_DIR"] ?? config.outputDir
-guard let makeFlavor = flavors[config.serverClass.rawValue] else {
-    fail("server_class '\(config.serverClass.rawValue)' is not one of \(flavors.keys.sorted())", code: 2)
+// Unreachable for a config loaded with the registry; kept so a mismatch cannot trap.
+guard let flavor = Flavors.named(config.serverClass) else {
+    fail("server_class '\(config.serverClass)' is not one of \(Flavors.registry.names)", code: 2)
 }
 do {
-    let server = try makeFlavor(config, studyDirectory, launcherAddress)
+    let server = try flavor.make(config, studyDirectory, launcherAddress)
     try server.run()
     let code = server.exitCode
     MPIRuntime.finalize()

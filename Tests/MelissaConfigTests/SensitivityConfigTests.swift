@@ -26,7 +26,7 @@ final class SensitivityConfigTests: XCTestCase {
             ("sa_config.sobol_indices", true), ("study_options.parameter_sweep_size", 7),
             ("study_options.nb_parameters", 3), ("study_options.l_bounds", [0, 0, 0]),
             ("study_options.u_bounds", [1, 2, 3])])))
-        XCTAssertEqual(config.sobolMembers, 5)
+        XCTAssertEqual(config.membersPerDraw, 5)
         XCTAssertEqual(config.simulationCount, 35)
         XCTAssertEqual(config.jobGroupSize, 5)
         // group_size left out keeps its plain default; jobGroupSize is what the launcher uses.
@@ -35,7 +35,7 @@ final class SensitivityConfigTests: XCTestCase {
 
     func testCountsWithoutSobol() throws {
         let config = try XCTUnwrap(parseSuccess(minimalConfig([("study_options.group_size", 3)])))
-        XCTAssertEqual(config.sobolMembers, 1)
+        XCTAssertEqual(config.membersPerDraw, 1)
         XCTAssertEqual(config.simulationCount, 4)
         XCTAssertEqual(config.jobGroupSize, 3)
     }

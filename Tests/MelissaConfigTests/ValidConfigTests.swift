@@ -6,7 +6,7 @@ final class ValidConfigTests: XCTestCase {
     func testFullConfigParsesToExpectedStruct() throws {
         let config = try XCTUnwrap(parseSuccess(Data(fullConfigText.utf8)))
         XCTAssertEqual(config.outputDir, "studies/heat")
-        XCTAssertEqual(config.serverClass, .sensitivityAnalysis)
+        XCTAssertEqual(config.serverClass, "sensitivity-analysis")
         XCTAssertEqual(config.serverFilename, "heat_server.py")
         XCTAssertEqual(config.studyOptions, StudyOptions(
             fieldNames: ["temperature", "pressure"], parameterSweepSize: 10, nbParameters: 3, nbTimeSteps: 100,
@@ -35,7 +35,7 @@ final class ValidConfigTests: XCTestCase {
 
     func testMinimalConfigGetsDocumentedDefaults() throws {
         let config = try XCTUnwrap(parseSuccess(Data(minimalConfigText.utf8)))
-        XCTAssertEqual(config.serverClass, .sensitivityAnalysis)
+        XCTAssertEqual(config.serverClass, "sensitivity-analysis")
         XCTAssertNil(config.serverFilename)
 
         let study = config.studyOptions

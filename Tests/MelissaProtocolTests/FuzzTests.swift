@@ -139,7 +139,7 @@ final class FuzzTests: XCTestCase {
             let internalMessages: [InternalMessage] = [.simulationComplete(rank: u32(), simulationID: u32()),
                                                        .simulationAbandoned(simulationID: u32()), .stop,
                                                        .simulationStalled(rank: u32(), simulationID: u32()),
-                                                       .groupRedrawn(groupID: u32(), draw: u32()),
+                                                       .groupRedrawn(groupID: u32(), draw: u32(), simulations: (0..<Int(u32() % 4)).map { _ in u32() }),
                                                        .checkpoint(sequence: UInt64(u32()) << 32 | UInt64(u32()),
                                                                    thenStop: u32() & 1 == 1)]
             for m in internalMessages {

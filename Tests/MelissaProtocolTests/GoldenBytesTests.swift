@@ -236,74 +236,74 @@ final class GoldenBytesTests: XCTestCase {
 
     func testInternalSimulationComplete() {
         let message = InternalMessage.simulationComplete(rank: 3, simulationID: 9)
-        let golden = hex("4d4c5349 0200 0100 03000000 09000000")
+        let golden = hex("4d4c5349 0300 0100 03000000 09000000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalSimulationAbandoned() {
         let message = InternalMessage.simulationAbandoned(simulationID: 256)
-        let golden = hex("4d4c5349 0200 0200 00010000")
+        let golden = hex("4d4c5349 0300 0200 00010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalStop() {
-        let golden = hex("4d4c5349 0200 0300")
+        let golden = hex("4d4c5349 0300 0300")
         XCTAssertEqual(InternalMessage.stop.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(.stop))
     }
 
     func testInternalConverged() {
         let message = InternalMessage.converged(rank: 2, converged: true)
-        let golden = hex("4d4c5349 0200 0400 02000000 01")
+        let golden = hex("4d4c5349 0300 0400 02000000 01")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        let notYet = hex("4d4c5349 0200 0400 02000000 00")
+        let notYet = hex("4d4c5349 0300 0400 02000000 00")
         XCTAssertEqual(decoding(notYet, with: InternalMessage.decode), .success(.converged(rank: 2, converged: false)))
         // Any flag byte other than 0 or 1 is malformed, not "true".
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0400 02000000 02"), with: InternalMessage.decode) else {
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0300 0400 02000000 02"), with: InternalMessage.decode) else {
             return XCTFail("flag 2 must be refused")
         }
     }
 
     func testInternalSimulationStalled() {
         let message = InternalMessage.simulationStalled(rank: 1, simulationID: 0x0102)
-        let golden = hex("4d4c5349 0200 0500 01000000 02010000")
+        let golden = hex("4d4c5349 0300 0500 01000000 02010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalGroupRedrawn() {
-        let message = InternalMessage.groupRedrawn(groupID: 7, draw: 2)
-        let golden = hex("4d4c5349 0200 0600 07000000 02000000")
+        let message = InternalMessage.groupRedrawn(groupID: 7, draw: 2, simulations: [28, 0x0102])
+        let golden = hex("4d4c5349 0300 0600 07000000 02000000 02000000 1c000000 02010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
     }
 
     func testInternalCheckpoint() {
         let message = InternalMessage.checkpoint(sequence: 0x0102030405, thenStop: true)
-        let golden = hex("4d4c5349 0200 0700 05040302 01000000 01")
+        let golden = hex("4d4c5349 0300 0700 05040302 01000000 01")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0700 05040302 01000000 02"), with: InternalMessage.decode) else {
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0300 0700 05040302 01000000 02"), with: InternalMessage.decode) else {
             return XCTFail("stop flag 2 must be refused")
         }
     }
 
     func testInternalHoldingsQuery() {
         let message = InternalMessage.holdingsQuery(round: 5, simulations: [2, 0x0102])
-        let golden = hex("4d4c5349 0200 0800 05000000 02000000 02000000 02010000")
+        let golden = hex("4d4c5349 0300 0800 05000000 02000000 02000000 02010000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        let empty = hex("4d4c5349 0200 0800 05000000 00000000")
+        let empty = hex("4d4c5349 0300 0800 05000000 00000000")
         XCTAssertEqual(decoding(empty, with: InternalMessage.decode), .success(.holdingsQuery(round: 5, simulations: [])))
         // A count beyond the limit is refused before anything is allocated.
-        guard case .failure(.oversized) = decoding(hex("4d4c5349 0200 0800 05000000 01000100"), with: InternalMessage.decode) else {
+        guard case .failure(.oversized) = decoding(hex("4d4c5349 0300 0800 05000000 01000100"), with: InternalMessage.decode) else {
             return XCTFail("65 537 simulations must be refused")
         }
         // A count longer than the body is truncated, not read past the end.
-        guard case .failure(.truncated) = decoding(hex("4d4c5349 0200 0800 05000000 02000000 02000000"), with: InternalMessage.decode) else {
+        guard case .failure(.truncated) = decoding(hex("4d4c5349 0300 0800 05000000 02000000 02000000"), with: InternalMessage.decode) else {
             return XCTFail("a short list must be refused")
         }
     }
@@ -312,10 +312,10 @@ final class GoldenBytesTests: XCTestCase {
         let message = InternalMessage.holdingsReport(rank: 1, round: 5, holdings: [
             SimulationHolding(simulationID: 2, missingBlocks: 0), SimulationHolding(simulationID: 9, missingBlocks: 0x0304),
         ])
-        let golden = hex("4d4c5349 0200 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000")
+        let golden = hex("4d4c5349 0300 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        guard case .failure(.oversized) = decoding(hex("4d4c5349 0200 0900 01000000 05000000 01000100"), with: InternalMessage.decode) else {
+        guard case .failure(.oversized) = decoding(hex("4d4c5349 0300 0900 01000000 05000000 01000100"), with: InternalMessage.decode) else {
             return XCTFail("65 537 entries must be refused")
         }
         guard case .failure(.trailingBytes) = decoding(golden + [0], with: InternalMessage.decode) else {
@@ -325,22 +325,23 @@ final class GoldenBytesTests: XCTestCase {
 
     func testInternalCheckpointWritten() {
         let message = InternalMessage.checkpointWritten(rank: 3, sequence: 0x0102030405, written: true)
-        let golden = hex("4d4c5349 0200 0a00 03000000 05040302 01000000 01")
+        let golden = hex("4d4c5349 0300 0a00 03000000 05040302 01000000 01")
         XCTAssertEqual(message.encode(), golden)
         XCTAssertEqual(decoding(golden, with: InternalMessage.decode), .success(message))
-        XCTAssertEqual(decoding(hex("4d4c5349 0200 0a00 03000000 05040302 01000000 00"), with: InternalMessage.decode),
+        XCTAssertEqual(decoding(hex("4d4c5349 0300 0a00 03000000 05040302 01000000 00"), with: InternalMessage.decode),
                        .success(.checkpointWritten(rank: 3, sequence: 0x0102030405, written: false)))
-        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0200 0a00 03000000 05040302 01000000 02"), with: InternalMessage.decode) else {
+        guard case .failure(.invalidValue) = decoding(hex("4d4c5349 0300 0a00 03000000 05040302 01000000 02"), with: InternalMessage.decode) else {
             return XCTFail("flag 2 must be refused")
         }
     }
 
-    func testInternalVersionIsTwoAndVersionOneIsRefused() {
-        XCTAssertEqual(internalProtocolVersion, 2)
+    func testInternalVersionIsThreeAndVersionTwoIsRefused() {
+        XCTAssertEqual(internalProtocolVersion, 3)
         XCTAssertEqual(protocolVersion, 1, "the data channel keeps its version")
-        guard case .failure(.versionMismatch(ours: 2, theirs: 1)) = decoding(hex("4d4c5349 0100 0300"),
+        // A version 2 groupRedrawn (no simulation list) must not be read as a version 3 one.
+        guard case .failure(.versionMismatch(ours: 3, theirs: 2)) = decoding(hex("4d4c5349 0200 0600 07000000 02000000"),
                                                                               with: InternalMessage.decode) else {
-            return XCTFail("a version 1 internal message must be refused with both versions named")
+            return XCTFail("a version 2 internal message must be refused with both versions named")
         }
     }
 

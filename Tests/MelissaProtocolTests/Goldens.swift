@@ -56,17 +56,20 @@ let goldens: [Golden] = [
         """), decode: control, messageName: "control message"),
     Golden(name: "Control.pong", bytes: hex("4d4c5343 0300 0b00"),
            decode: control, messageName: "control message"),
-    Golden(name: "Internal.simulationComplete", bytes: hex("4d4c5349 0200 0100 03000000 09000000"),
+    Golden(name: "Internal.simulationComplete", bytes: hex("4d4c5349 0300 0100 03000000 09000000"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.simulationAbandoned", bytes: hex("4d4c5349 0200 0200 00010000"),
+    Golden(name: "Internal.simulationAbandoned", bytes: hex("4d4c5349 0300 0200 00010000"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.stop", bytes: hex("4d4c5349 0200 0300"),
+    Golden(name: "Internal.stop", bytes: hex("4d4c5349 0300 0300"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.holdingsQuery", bytes: hex("4d4c5349 0200 0800 05000000 02000000 02000000 02010000"),
+    Golden(name: "Internal.holdingsQuery", bytes: hex("4d4c5349 0300 0800 05000000 02000000 02000000 02010000"),
            decode: internalRank, messageName: "internal message"),
-    Golden(name: "Internal.checkpointWritten", bytes: hex("4d4c5349 0200 0a00 03000000 05040302 01000000 01"),
+    Golden(name: "Internal.groupRedrawn",
+           bytes: hex("4d4c5349 0300 0600 07000000 02000000 02000000 1c000000 02010000"),
+           decode: internalRank, messageName: "internal message"),
+    Golden(name: "Internal.checkpointWritten", bytes: hex("4d4c5349 0300 0a00 03000000 05040302 01000000 01"),
            decode: internalRank, messageName: "internal message"),
     Golden(name: "Internal.holdingsReport", bytes: hex("""
-        4d4c5349 0200 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000
+        4d4c5349 0300 0900 01000000 05000000 02000000 02000000 00000000 09000000 04030000
         """), decode: internalRank, messageName: "internal message"),
 ]

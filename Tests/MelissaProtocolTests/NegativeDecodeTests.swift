@@ -16,7 +16,7 @@ final class NegativeDecodeTests: XCTestCase {
     // MARK: The hand-written goldens are themselves valid
 
     func testGoldensDecode() {
-        XCTAssertEqual(goldens.count, 21, "one golden per message type and case")
+        XCTAssertEqual(goldens.count, 22, "one golden per message type and case")
         for golden in goldens {
             if case .failure(let e) = run(golden, golden.bytes) { XCTFail("\(golden.name): \(e)") }
         }
@@ -119,7 +119,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testOtherVersionsThrowVersionMismatch() {
         for golden in goldens {
-            // Control is at version 3, handshake and internal at 2, data at 1: each refuses the others'.
+            // Control and internal are at version 3, handshake at 2, data at 1: each refuses the others'.
             let ours = channelVersion(golden)
             let other: UInt16 = ours == 1 ? 2 : ours - 1
             for theirs: UInt16 in [other, 0, 256, 0xFFFF] {
@@ -145,7 +145,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     /// The version a golden's channel speaks, written out (not read from `Magic`).
     private func channelVersion(_ golden: Golden) -> UInt16 {
-        golden.name.hasPrefix("Control.") ? 3 : golden.name.hasPrefix("Handshake") || golden.name.hasPrefix("Internal.") ? 2 : 1
+        golden.name.hasPrefix("Control.") || golden.name.hasPrefix("Internal.") ? 3 : golden.name.hasPrefix("Handshake") ? 2 : 1
     }
 
     func testVersionMismatchDescriptionNamesBothVersions() {
@@ -179,7 +179,7 @@ final class NegativeDecodeTests: XCTestCase {
         check("4d4c5344 0100", [0, 2, 0x0100, 0xFFFF], "data", DataHeader.decode,
               tail: [UInt8](repeating: 0, count: 40))
         check("4d4c5343 0300", [0, 12, 13, 0x0100, 0xFFFF], "control", ControlMessage.decode)
-        check("4d4c5349 0200", [0, 11, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
+        check("4d4c5349 0300", [0, 11, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
     }
 
     func testUnknownJobState() {

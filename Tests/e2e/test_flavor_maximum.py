@@ -21,8 +21,9 @@ def maximum_config(tmp, prefix, *, sims, steps, nx, ny, ports, server_ranks=2, s
                       simulation_timeout=60 if slow else None,
                       preprocessing=[f"export HEAT2D_DUMP_DIR={dump}"])
     cfg["server_class"] = "maximum"
-    # checkpoint_interval still lives in sa_config (the only statistics key this flavor reads).
-    cfg["sa_config"] = {"checkpoint_interval": 1.0}
+    # The flavor's own section (MaximumSettings); sa_config belongs to sensitivity analysis.
+    del cfg["sa_config"]
+    cfg["maximum_config"] = {"checkpoint_interval": 1.0}
     return write_config(tmp, cfg), dump
 
 
