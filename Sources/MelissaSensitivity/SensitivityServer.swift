@@ -39,7 +39,7 @@ public final class SensitivityServer: BaseServer {
     var convergedVerdict = false
 
     public override init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
-                         communicator: Communicator = .world) throws {
+                         communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
         let sa = config.saConfig
         let sobolStudy = sa.sobolIndices
         selection = StatisticsSelection(
@@ -52,7 +52,7 @@ public final class SensitivityServer: BaseServer {
         members = config.membersPerDraw
         cache = JoinCache(limitBytes: Int(sa.cacheLimitMB * 1024 * 1024))
         try super.init(config: config, studyDirectory: studyDirectory, launcherAddress: launcherAddress,
-                       communicator: communicator)
+                       communicator: communicator, transport: transport)
         let fields = config.studyOptions.fieldNames
         statistics = Array(repeating: nil, count: fields.count)
         sobol = Array(repeating: nil, count: fields.count)

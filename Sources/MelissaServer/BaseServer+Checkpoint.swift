@@ -44,7 +44,7 @@ extension BaseServer {
         lastCheckpoint = Self.now()
         checkpointPending = Set(1..<max(1, commSize))
         let message = InternalMessage.checkpoint(sequence: checkpointSequence, thenStop: thenStop).encode()
-        for (r, push) in internalPushes.enumerated() where r != 0 { try push.send(message) }
+        for r in 1..<max(1, commSize) { try transport.sendInternal(message, to: r) }
         writeCheckpoint(sequence: checkpointSequence)
     }
 
@@ -256,8 +256,8 @@ extension BaseServer {
             for g in coordinator.records.keys.sorted() {
                 guard let draw = coordinator.records[g]?.draw, draw > 0 else { continue }
                 // No simulations: the parameters themselves reach every rank with the setup.
-                for (r, push) in internalPushes.enumerated() where r != 0 {
-                    try push.send(InternalMessage.groupRedrawn(groupID: g, draw: UInt32(draw), simulations: []).encode())
+                for r in 1..<max(1, commSize) {
+                    try transport.sendInternal(InternalMessage.groupRedrawn(groupID: g, draw: UInt32(draw), simulations: []).encode(), to: r)
                 }
                 try groupRedrawnLocally(group: g, draw: UInt32(draw), simulations: [])
             }

@@ -37,7 +37,7 @@ extension BaseServer {
         while let query = coordinator.holdingsQuery(now: Self.now()) {
             log.log(.debug, "asking every rank what it holds of simulation(s) \(list(query.simulations)) (round \(query.round))")
             let message = InternalMessage.holdingsQuery(round: query.round, simulations: query.simulations).encode()
-            for (r, push) in internalPushes.enumerated() where r != 0 { try push.send(message) }
+            for r in 1..<max(1, commSize) { try transport.sendInternal(message, to: r) }
             pendingQueries.append((query.round, query.simulations, Self.now()))
         }
     }
@@ -59,8 +59,8 @@ extension BaseServer {
             if rank == 0 {
                 try holdingsReported(rank: 0, round: query.round, holdings: holdings)
             } else {
-                try internalPushes[0].send(InternalMessage.holdingsReport(rank: UInt32(rank), round: query.round,
-                                                                          holdings: holdings).encode())
+                try transport.sendInternal(InternalMessage.holdingsReport(rank: UInt32(rank), round: query.round,
+                                                                          holdings: holdings).encode(), to: 0)
             }
         }
     }
@@ -80,10 +80,9 @@ extension BaseServer {
     /// Tells every rank that `sims` will never complete: their partial state is dropped.
     func abandon(_ sims: [UInt32]) throws {
         for sim in sims {
-            for (r, push) in internalPushes.enumerated() {
-                if r == 0 { abandonLocally(sim) } else {
-                    try push.send(InternalMessage.simulationAbandoned(simulationID: sim).encode())
-                }
+            abandonLocally(sim)
+            for r in 1..<max(1, commSize) {
+                try transport.sendInternal(InternalMessage.simulationAbandoned(simulationID: sim).encode(), to: r)
             }
         }
     }
@@ -107,11 +106,10 @@ extension BaseServer {
         }
         if chunks.isEmpty { chunks = [[]] }
         for chunk in chunks {
-            for (r, push) in internalPushes.enumerated() {
-                if r == 0 { try groupRedrawnLocally(group: group, draw: UInt32(draw), simulations: chunk) } else {
-                    try push.send(InternalMessage.groupRedrawn(groupID: group, draw: UInt32(draw),
-                                                               simulations: chunk).encode())
-                }
+            try groupRedrawnLocally(group: group, draw: UInt32(draw), simulations: chunk)
+            for r in 1..<max(1, commSize) {
+                try transport.sendInternal(InternalMessage.groupRedrawn(groupID: group, draw: UInt32(draw),
+                                                                        simulations: chunk).encode(), to: r)
             }
         }
     }
@@ -190,7 +188,7 @@ extension BaseServer {
             if rank == 0 {
                 try simulationStalled(sim, rank: 0, silence: now - seen)
             } else {
-                try internalPushes[0].send(InternalMessage.simulationStalled(rank: UInt32(rank), simulationID: sim).encode())
+                try transport.sendInternal(InternalMessage.simulationStalled(rank: UInt32(rank), simulationID: sim).encode(), to: 0)
             }
         }
     }

@@ -9,14 +9,9 @@ extension BaseServer {
     /// to the launcher and submits the first groups.
     func setUpRankZero() throws {
         let server = config.serverConfig
-        let rep = try context.socket(.rep)
-        try rep.setTimeouts(send: 1000, linger: 0)
-        try rep.becomeCurveServer(serverKeys, domain: .handshake)
-        let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
-        connectionEndpoint = "tcp://\(host):\(port)"
-        connectionSocket = rep
-        if port != server.connectionPort {
-            log.event("connection port \(server.connectionPort) was taken; using \(port)")
+        connectionEndpoint = try transport.bindHandshake()
+        if !connectionEndpoint.hasSuffix(":\(server.connectionPort)"), connectionEndpoint.hasPrefix("tcp://") {
+            log.event("connection port \(server.connectionPort) was taken; using \(connectionEndpoint)")
         }
 
         // A restored study keeps its parameters, redraws included.
@@ -28,33 +23,14 @@ extension BaseServer {
         scriptWriter = try ClientScriptWriter(templatePath: template,
                                               scriptDirectory: "\(studyDirectory)/client_scripts")
 
-        let dealer = try context.socket(.dealer)
-        try dealer.setTimeouts(send: 5000, linger: 2000)
-        // The launcher admits only the study's server key (CURVE, docs/SECURITY.md).
-        let launcherKey: String
-        do {
-            launcherKey = try StudyKeys.load(.launcher, in: studyDirectory).publicKey
-        } catch {
-            throw ServerError.setup("cannot read the study's keys: \(error)")
-        }
-        try dealer.becomeCurveClient(serverKeys, serverPublicKey: launcherKey)
-        try dealer.connect(launcherAddress)
-        launcherSocket = dealer
-        try sendToLauncher(.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint,
-                                  session: launcherSession))
-        try dealer.setTimeouts(receive: Int32(config.launcherConfig.serverTimeout * 1000))
-        let reply: [[UInt8]]
-        do { reply = try dealer.receiveMultipart() } catch {
-            throw ServerError.launcher("no welcome from the launcher at \(launcherAddress): \(error)")
-        }
+        let hello = ControlMessage.hello(serverCommSize: UInt32(commSize), connectionEndpoint: connectionEndpoint,
+                                         session: launcherSession)
+        let reply = try transport.connectLauncher(hello: hello.encode(), timeout: config.launcherConfig.serverTimeout)
         let message = try reply.last.map { frame in try frame.withUnsafeBytes { try ControlMessage.decode($0) } }
         guard message == .welcome(session: launcherSession) else {
             throw ServerError.launcher("expected welcome(session \(String(launcherSession, radix: 16))) from the launcher, got \(String(describing: message))")
         }
-        try dealer.setTimeouts(receive: 0)
         lastLauncherMessage = Self.now()
-        poller.add(rep)
-        poller.add(dealer)
         log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
         try resynchronizeAfterRestore()
         // A restored study may have nothing left to run: progress to the launcher, and the end.
@@ -78,14 +54,13 @@ extension BaseServer {
     }
 
     func drainConnections() throws {
-        guard let rep = connectionSocket else { return }
         while true {
-            guard let frames = try rep.receiveMultipartIfReady() else { return }
+            guard let frames = try transport.receive(.handshake) else { return }
             // REP must answer every request, even garbage, or the socket wedges.
             let reply = frames.count == 1
                 ? handshakeReply(to: frames[0])
                 : HandshakeRefusal(reason: "malformed handshake: \(frames.count) frames, expected 1").encode()
-            do { try rep.send(reply) } catch { log.error("cannot answer a handshake: \(error)") }
+            do { try transport.replyHandshake(reply) } catch { log.error("cannot answer a handshake: \(error)") }
         }
     }
 
@@ -120,10 +95,9 @@ extension BaseServer {
     }
 
     func drainLauncher() throws {
-        guard let dealer = launcherSocket else { return }
         // Anything from the launcher, even malformed, shows it is alive.
         lastLauncherMessage = Self.now()
-        try drain(dealer, channel: "launcher", decode: { try ControlMessage.decode($0) }) { message in
+        try drain(.launcher, channel: "launcher", decode: { try ControlMessage.decode($0) }) { message in
             switch message {
             case let .jobState(group, state, code, reason):
                 log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")
@@ -236,8 +210,8 @@ extension BaseServer {
         guard !stopping else { return }
         stopReason = reason
         if (reason != nil && !success) || coordinator.failedCount > 0 { exitCode = 1 }
-        for (r, push) in internalPushes.enumerated() where r != 0 {
-            do { try push.send(InternalMessage.stop.encode()) } catch {
+        for r in 1..<max(1, commSize) {
+            do { try transport.sendInternal(InternalMessage.stop.encode(), to: r) } catch {
                 log.error("cannot tell rank \(r) to stop: \(error)")
             }
         }
@@ -265,8 +239,7 @@ extension BaseServer {
     }
 
     func sendToLauncher(_ message: ControlMessage) throws {
-        guard let dealer = launcherSocket else { return }
-        try dealer.send(message.encode())
+        try transport.sendLauncher(message.encode())
     }
 
 }

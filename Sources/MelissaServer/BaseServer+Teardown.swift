@@ -21,7 +21,7 @@ extension BaseServer {
                                   bytes: try comm.allreduceSum(ingest.bytes),
                                   cpuMicros: try comm.allreduceSum(ingest.cpuMicros),
                                   cpuBytes: try comm.allreduceSum(ingest.cpuBytes))
-        let refused = zap.refusals
+        let refused = transport.refusals
         if refused.count > 0 {
             log.event("refused \(refused.count) connection(s) without the study's keys (last: \(refused.last))")
         }
@@ -70,7 +70,7 @@ extension BaseServer {
             + (stopReason.map { "; \($0)" } ?? "")
         log.event("study ended: \(text)")
         try sendToLauncher(.studyEnd(exitCode: exitCode, finished: UInt32(finished), failed: UInt32(failed), summary: text))
-        launcherSocket?.close()
+        transport.closeLauncher()
     }
 
 }

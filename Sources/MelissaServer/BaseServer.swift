@@ -40,29 +40,15 @@ open class BaseServer {
     /// Problems that make the results incomplete, reported in summary.json (rank 0's view).
     public internal(set) var studyErrors: [String] = []
 
-    let context: ZMQContext
-    /// This study's server key pair: every socket the server binds is a CURVE server with it.
-    let serverKeys: CurveKeyPair
-    /// Admits only the study's client and server keys on this process's sockets (ZAP).
-    let zap: ZAPHandler
-    let dataSocket: ZMQSocket
-    let internalPull: ZMQSocket
-    let signals: SignalFD
-    let dataEndpoint: String
-    let internalEndpoint: String
+    /// This rank's sockets (ZeroMQ, or an embedded transport in tests).
+    let transport: any ServerTransport
     let launcherAddress: String
-    let host: String
 
     // Wired up by initializeConnections().
-    var internalPushes: [ZMQSocket] = []
-    var connectionSocket: ZMQSocket?
-    var launcherSocket: ZMQSocket?
-    var poller = ZMQPoller()
     var dataEndpoints: [String] = []
     var connectionEndpoint = ""
 
     // Poll-loop state.
-    let dataMessage = ZMQMessage()
     var alignedScratch: UnsafeMutableBufferPointer<Double> = .init(start: nil, count: 0)
     var dataPending = false
     var sinceControlCheck = 0
@@ -125,10 +111,11 @@ open class BaseServer {
     let startTime: Double
 
     /// Sets up this rank: binds its data and internal sockets (next free port when the
-    /// configured one is taken) and blocks SIGTERM/SIGINT into the poll loop.
-    /// `launcherAddress` is where rank 0 connects (`MELISSA_LAUNCHER_ADDRESS`).
+    /// configured one is taken) and blocks SIGTERM/SIGINT/SIGUSR1 into the poll loop.
+    /// `launcherAddress` is where rank 0 connects (`MELISSA_LAUNCHER_ADDRESS`). `transport`
+    /// replaces the ZeroMQ sockets (an `EmbeddedServerTransport` in tests).
     public init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
-                communicator: Communicator = .world) throws {
+                communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
         self.config = config
         self.studyDirectory = studyDirectory
         self.launcherAddress = launcherAddress
@@ -157,48 +144,8 @@ open class BaseServer {
         let (myRank, restarts) = (rank, serverRestarts)
         checkpointKills = try CheckpointKill.parse(ProcessInfo.processInfo.environment["MELISSA_FAULT_KILL_IN_CHECKPOINT"])
             .filter { $0.rank == myRank && $0.restart == restarts }
-        signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
-
-        host = config.serverConfig.advertisedHost ?? HostName.current()
-        let bindAddress = config.serverConfig.bindAddress
-        context = try ZMQContext()
-        // Clients hold the client key, server ranks the server key; nobody else gets in, and
-        // each socket admits only its own channel's peers (docs/SECURITY.md).
-        let clientKey: String
-        var dataPassword: String?
-        do {
-            serverKeys = try StudyKeys.load(.server, in: studyDirectory)
-            clientKey = try StudyKeys.load(.client, in: studyDirectory).publicKey
-            if !config.serverConfig.dataEncryption { dataPassword = try StudyKeys.loadDataPassword(in: studyDirectory) }
-        } catch {
-            throw ServerError.setup("cannot read the study's keys: \(error)")
-        }
-        zap = try ZAPHandler(context: context, policies: [
-            .handshake: ZAPPolicy(curveKeys: [clientKey]),
-            .data: ZAPPolicy(curveKeys: [clientKey], plainPassword: dataPassword),
-            .internal: ZAPPolicy(curveKeys: [serverKeys.publicKey]),
-        ])
-        dataSocket = try context.socket(.pull)
-        // data_encryption off: PLAIN (password checked, payload in clear), CURVE otherwise.
-        if dataPassword == nil {
-            try dataSocket.becomeCurveServer(serverKeys, domain: .data)
-        } else {
-            try dataSocket.becomePlainServer(domain: .data)
-        }
-        if options.zmqHWM > 0 { try dataSocket.setHighWaterMarks(receive: Int32(options.zmqHWM)) }
-        // Ranks on one node would all want data_port: each starts at data_port + rank and
-        // binding is the test, so two servers on a node never race for a port.
-        let dataPort = try dataSocket.bindFirstFree(address: bindAddress, port: config.serverConfig.dataPort + rank)
-        dataEndpoint = "tcp://\(host):\(dataPort)"
-        internalPull = try context.socket(.pull)
-        try internalPull.becomeCurveServer(serverKeys, domain: .internal)
-        let internalBound = try internalPull.bind("tcp://\(bindAddress):*")
-        internalEndpoint = "tcp://\(host):\(internalBound.split(separator: ":").last ?? "0")"
-        let mechanism = dataPassword == nil ? "CURVE" : "PLAIN"
-        if dataPassword != nil && rank == 0 {
-            log.event("data sockets use PLAIN (server_config.data_encryption is false): clients authenticate with the study's data password and data travels unencrypted")
-        }
-        log.log(.info, "rank \(rank)/\(commSize) data socket \(dataEndpoint) (\(mechanism)), internal \(internalEndpoint)")
+        self.transport = try transport ?? ZMQServerTransport(config: config, studyDirectory: studyDirectory,
+                                                              launcherAddress: launcherAddress, rank: rank, log: log)
         if ingestDelayMicros > 0 {
             log.event("fault injection: sleeping \(ingestDelayMicros) µs per accepted data message (MELISSA_FAULT_INGEST_DELAY_US)")
         }
@@ -345,7 +292,7 @@ open class BaseServer {
         if rank == 0 {
             try rankConverged(rank: 0, converged)
         } else {
-            try internalPushes[0].send(InternalMessage.converged(rank: UInt32(rank), converged: converged).encode())
+            try transport.sendInternal(InternalMessage.converged(rank: UInt32(rank), converged: converged).encode(), to: 0)
         }
     }
 
@@ -354,27 +301,13 @@ open class BaseServer {
     /// Exchanges endpoints between ranks, and on rank 0 binds the connection socket, samples
     /// parameters, connects to the launcher and submits the first groups. Collective.
     func initializeConnections() throws {
-        let endpoints = try comm.allgather(Array((dataEndpoint + "\n" + internalEndpoint).utf8))
+        let endpoints = try comm.allgather(Array((transport.dataEndpoint + "\n" + transport.internalEndpoint).utf8))
             .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) }
-        dataEndpoints = endpoints.map { $0[0] }
-        if rank == 0 {
-            for e in endpoints {
-                let push = try context.socket(.push)
-                try push.setTimeouts(linger: 1000)
-                try push.becomeCurveClient(serverKeys, serverPublicKey: serverKeys.publicKey)
-                try push.connect(e[1])
-                internalPushes.append(push)
-            }
-        } else {
-            let push = try context.socket(.push)
-            try push.setTimeouts(linger: 5000)
-            try push.becomeCurveClient(serverKeys, serverPublicKey: serverKeys.publicKey)
-            try push.connect(endpoints[0][1])
-            internalPushes = [push]
+        guard endpoints.allSatisfy({ $0.count == 2 }) else {
+            throw ServerError.invariant("a rank shared a malformed endpoint pair: \(endpoints)")
         }
-        poller.add(fileDescriptor: signals.fileDescriptor)
-        poller.add(internalPull)
-        poller.add(dataSocket)
+        dataEndpoints = endpoints.map { $0[0] }
+        try transport.connectInternal(endpoints: endpoints.map { $0[1] }, rank: rank)
         try restoreIfRestarting()
         if rank == 0 { try setUpRankZero() } else { try resynchronizeAfterRestore() }
         try shareParameters()
@@ -455,10 +388,10 @@ open class BaseServer {
     func serviceEvents(timeout: Int) throws {
         // Questions are answered before blocking in poll: nothing is waiting on the data socket.
         try answerHoldingsQueries()
-        let ready = try poller.poll(timeoutMilliseconds: pendingQueries.isEmpty ? timeout : 0)
-        if ready[0] { handleSignals() }
-        if ready[1] { try drainInternal() }
-        if ready[2] { dataPending = true }
+        let ready = try transport.poll(timeoutMilliseconds: pendingQueries.isEmpty ? timeout : 0)
+        if ready.contains(.signal) { handleSignals() }
+        if ready.contains(.internalMessage) { try drainInternal() }
+        if ready.contains(.data) { dataPending = true }
         try answerHoldingsQueries()
         try checkStalls(now: Self.now())
         if let deadline = terminationDeadline, Self.now() >= deadline {
@@ -466,8 +399,8 @@ open class BaseServer {
             stopping = true
         }
         if rank == 0 {
-            if ready.count > 3, ready[3] { try drainConnections() }
-            if ready.count > 4, ready[4] { try drainLauncher() }
+            if ready.contains(.handshake) { try drainConnections() }
+            if ready.contains(.launcher) { try drainLauncher() }
             try runTimers()
         }
         try tick(now: Self.now())
@@ -475,20 +408,21 @@ open class BaseServer {
 
     /// Receives one data message; returns it if accepted, nil if dropped or none was waiting.
     func receiveData() throws -> DataPiece? {
-        guard try receiveWaitingData() else {
+        guard try transport.receiveData() else {
             dataPending = false
             return nil
         }
+        let messageBytes = transport.withCurrentData { $0.count }
         counters.messages += 1
-        counters.bytes += Int64(dataMessage.count)
-        if dataMessage.hasMore {
+        counters.bytes += Int64(messageBytes)
+        if transport.currentDataHasMore {
             // Data messages are one frame; a multi-frame one is malformed as a whole, so
             // none of its frames may be applied.
-            try discardRemainingFrames()
+            try transport.discardRemainingDataFrames()
             counters.malformed += 1
             return nil
         }
-        let decoded = dataMessage.withBytes { raw in Result { () throws(ProtocolError) in try DataHeader.decode(raw) } }
+        let decoded = transport.withCurrentData { raw in Result { () throws(ProtocolError) in try DataHeader.decode(raw) } }
         guard case let .success(header) = decoded else {
             counters.malformed += 1
             if counters.malformed <= 10, case let .failure(error) = decoded {
@@ -518,7 +452,7 @@ open class BaseServer {
         case .accepted: break
         }
         return DataPiece(header: header, layout: layout, values: values(count: Int(header.count)),
-                         messageBytes: dataMessage.count, learnsLayout: learnsLayout)
+                         messageBytes: messageBytes, learnsLayout: learnsLayout)
     }
 
     /// Records a piece the flavor has applied: the tracker, the counters, the field's layout
@@ -572,7 +506,7 @@ open class BaseServer {
     /// The values of the current message, borrowed when 8-byte aligned (the usual case),
     /// copied into a reused buffer otherwise: libzmq may hand out unaligned payloads.
     func values(count: Int) -> UnsafeBufferPointer<Double> {
-        dataMessage.withBytes { raw in
+        transport.withCurrentData { raw in
             let payload = UnsafeRawBufferPointer(rebasing: raw[DataHeader.size...])
             if let base = payload.baseAddress, Int(bitPattern: base) % MemoryLayout<Double>.alignment == 0 {
                 return UnsafeBufferPointer(start: base.assumingMemoryBound(to: Double.self), count: count)
@@ -586,38 +520,22 @@ open class BaseServer {
         }
     }
 
-    /// Reads and discards the rest of a multi-frame message (libzmq delivers all its frames).
-    func discardRemainingFrames() throws(ZMQError) {
-        while dataMessage.hasMore { try dataSocket.receive(into: dataMessage) }
-    }
-
-    /// Takes the next waiting data message into `dataMessage`; false when none is waiting.
-    func receiveWaitingData() throws(ZMQError) -> Bool {
-        do {
-            try dataSocket.receive(into: dataMessage, dontWait: true)
-            return true
-        } catch {
-            if error.isTimeout { return false }
-            throw error
-        }
-    }
-
     func reportComplete(_ sim: UInt32) throws {
         log.log(.debug, "simulation \(sim) complete on this rank")
         if rank == 0 {
             try rankCompleted(rank: 0, simulation: sim)
         } else {
-            try internalPushes[0].send(InternalMessage.simulationComplete(rank: UInt32(rank), simulationID: sim).encode())
+            try transport.sendInternal(InternalMessage.simulationComplete(rank: UInt32(rank), simulationID: sim).encode(), to: 0)
         }
     }
 
-    /// Receives every waiting message on `socket` without blocking and hands each decoded one
+    /// Receives every waiting message on `source` without blocking and hands each decoded one
     /// to `handle`. Protocol messages are one frame: anything else, or a frame that does not
     /// decode, is logged and dropped, and changes no state.
-    func drain<Message>(_ socket: ZMQSocket, channel: String,
+    func drain<Message>(_ source: ControlChannel, channel: String,
                         decode: (UnsafeRawBufferPointer) throws -> Message,
                         handle: (Message) throws -> Void) throws {
-        while let frames = try socket.receiveMultipartIfReady() {
+        while let frames = try transport.receive(source) {
             guard frames.count == 1 else {
                 log.error("dropped a \(frames.count)-frame \(channel) message (protocol messages are one frame)")
                 continue
@@ -632,7 +550,7 @@ open class BaseServer {
     }
 
     func drainInternal() throws {
-        try drain(internalPull, channel: "internal", decode: { try InternalMessage.decode($0) }) { message in
+        try drain(.internalMessages, channel: "internal", decode: { try InternalMessage.decode($0) }) { message in
             switch message {
             case let .simulationComplete(r, sim) where rank == 0:
                 try rankCompleted(rank: Int(r), simulation: sim)
@@ -645,8 +563,8 @@ open class BaseServer {
             case let .checkpoint(sequence, thenStop):
                 checkpointSequence = sequence
                 let written = writeCheckpoint(sequence: sequence)
-                try internalPushes[0].send(InternalMessage.checkpointWritten(rank: UInt32(rank), sequence: sequence,
-                                                                             written: written).encode())
+                try transport.sendInternal(InternalMessage.checkpointWritten(rank: UInt32(rank), sequence: sequence,
+                                                                             written: written).encode(), to: 0)
                 if thenStop { stopping = true }
             case let .checkpointWritten(r, sequence, written) where rank == 0:
                 checkpointWritten(rank: Int(r), sequence: sequence, written: written)
@@ -665,7 +583,7 @@ open class BaseServer {
     }
 
     func handleSignals() {
-        while let signal = signals.next() {
+        while let signal = transport.nextSignal() {
             let name = signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal \(signal)"
             if signal == SIGUSR1 {
                 // mpirun forwards signals to every rank; rank 0 coordinates the checkpoint.
