@@ -4,8 +4,15 @@ import CMPI
 public struct MPIError: Error, CustomStringConvertible, Sendable {
     public let call: String
     public let code: Int32
-    public init(_ call: String, _ code: Int32) { self.call = call; self.code = code }
+    /// What went wrong when the call itself succeeded (e.g. too little thread support).
+    public let detail: String?
+    public init(_ call: String, _ code: Int32, detail: String? = nil) {
+        self.call = call
+        self.code = code
+        self.detail = detail
+    }
     public var description: String {
+        if let detail { return "\(call): \(detail)" }
         var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
         MPI_Error_string(code, &buffer, &length)
@@ -19,16 +26,72 @@ private func check(_ call: String, _ rc: Int32) throws(MPIError) {
     if rc != MPI_SUCCESS { throw MPIError(call, rc) }
 }
 
+/// The thread support a program needs from MPI (`MPI_Init_thread`'s levels, in order).
+public enum MPIThreadLevel: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    /// One thread (the server's loop).
+    case single
+    /// Several threads; only the one that initialised MPI calls it.
+    case funneled
+    /// Several threads call MPI, never two at once.
+    case serialized
+    /// Any thread calls MPI at any time.
+    case multiple
+
+    var mpiValue: Int32 {
+        switch self {
+        case .single: return Int32(MPI_THREAD_SINGLE)
+        case .funneled: return Int32(MPI_THREAD_FUNNELED)
+        case .serialized: return Int32(MPI_THREAD_SERIALIZED)
+        case .multiple: return Int32(MPI_THREAD_MULTIPLE)
+        }
+    }
+
+    init?(mpiValue: Int32) {
+        guard let level = Self.allCases.first(where: { $0.mpiValue == mpiValue }) else { return nil }
+        self = level
+    }
+
+    public static func < (lhs: MPIThreadLevel, rhs: MPIThreadLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String {
+        switch self {
+        case .single: return "MPI_THREAD_SINGLE"
+        case .funneled: return "MPI_THREAD_FUNNELED"
+        case .serialized: return "MPI_THREAD_SERIALIZED"
+        case .multiple: return "MPI_THREAD_MULTIPLE"
+        }
+    }
+}
+
 /// MPI process setup: init once per process, finalize once at the end.
 public enum MPIRuntime {
-    /// Initialises MPI unless the application already did (the client case).
-    /// Returns true when this call initialised it (and so should finalize it).
-    public static func initializeIfNeeded() throws(MPIError) -> Bool {
+    /// Initialises MPI unless the application already did (the client case), asking for
+    /// `threadLevel`; throws when the MPI library provides less. Returns true when this call
+    /// initialised it (and so should finalize it).
+    public static func initializeIfNeeded(threadLevel: MPIThreadLevel = .single) throws(MPIError) -> Bool {
         var flag: Int32 = 0
         try check("MPI_Initialized", MPI_Initialized(&flag))
-        if flag != 0 { return false }
-        try check("MPI_Init", MPI_Init(nil, nil))
-        return true
+        var provided: Int32 = 0
+        let initialised: Bool
+        if flag != 0 {
+            try check("MPI_Query_thread", MPI_Query_thread(&provided))
+            initialised = false
+        } else {
+            try check("MPI_Init_thread", MPI_Init_thread(nil, nil, threadLevel.mpiValue, &provided))
+            initialised = true
+        }
+        let level = MPIThreadLevel(mpiValue: provided) ?? .single
+        guard level >= threadLevel else {
+            throw MPIError(initialised ? "MPI_Init_thread" : "MPI_Query_thread", 0,
+                           detail: "asked for \(threadLevel), the MPI library provides \(level)")
+        }
+        return initialised
+    }
+
+    /// The thread support MPI provides (MPI must be initialised).
+    public static func threadLevel() throws(MPIError) -> MPIThreadLevel {
+        var provided: Int32 = 0
+        try check("MPI_Query_thread", MPI_Query_thread(&provided))
+        return MPIThreadLevel(mpiValue: provided) ?? .single
     }
 
     /// Finalizes MPI if it is initialised and not finalized yet.

@@ -23,27 +23,34 @@ guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
 }
 // Received messages reuse heap pages instead of faulting each one in (docs/PERFORMANCE.md).
 ReceiveBufferTuning.keepMessagePagesMapped()
-do {
-    _ = try MPIRuntime.initializeIfNeeded()
-} catch {
-    FileHandle.standardError.write(Data("melissa-server: cannot initialise MPI: \(error)\n".utf8))
-    exit(1)
+
+/// Before MPI is initialised every rank reads the same config and fails the same way: exit.
+func failBeforeMPI(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("melissa-server: error: \(message)\n".utf8))
+    exit(code)
 }
+
 let environment = ProcessInfo.processInfo.environment
 let config: StudyConfig
 do {
     // load() resolves relative paths against the config file's directory.
     config = try StudyConfig.load(path: arguments[1], flavors: Flavors.registry)
 } catch {
-    fail("\(error)", code: 2)
+    failBeforeMPI("\(error)", code: 2)
 }
 guard let launcherAddress = environment["MELISSA_LAUNCHER_ADDRESS"], !launcherAddress.isEmpty else {
-    fail("MELISSA_LAUNCHER_ADDRESS is not set; the server is started by melissa-launcher", code: 2)
+    failBeforeMPI("MELISSA_LAUNCHER_ADDRESS is not set; the server is started by melissa-launcher", code: 2)
 }
 let studyDirectory = environment["MELISSA_STUDY_DIR"] ?? config.outputDir
 // Unreachable for a config loaded with the registry; kept so a mismatch cannot trap.
 guard let flavor = Flavors.named(config.serverClass) else {
-    fail("server_class '\(config.serverClass)' is not one of \(Flavors.registry.names)", code: 2)
+    failBeforeMPI("server_class '\(config.serverClass)' is not one of \(Flavors.registry.names)", code: 2)
+}
+// MPI with the thread support the flavor asks for (the statistics flavor: one thread).
+do {
+    _ = try MPIRuntime.initializeIfNeeded(threadLevel: flavor.mpiThreadLevel)
+} catch {
+    failBeforeMPI("cannot initialise MPI: \(error)", code: 1)
 }
 do {
     let server = try flavor.make(config, studyDirectory, launcherAddress)

@@ -24,6 +24,22 @@ final class CommunicatorTests: XCTestCase {
         XCTAssertEqual(flag, 1)
     }
 
+    func testAThreadLevelAboveWhatMPIProvidesIsRefusedByName() throws {
+        _ = try world()
+        let provided = try MPIRuntime.threadLevel()
+        for level in MPIThreadLevel.allCases {
+            if level <= provided {
+                XCTAssertFalse(try MPIRuntime.initializeIfNeeded(threadLevel: level), "\(level)")
+            } else {
+                XCTAssertThrowsError(try MPIRuntime.initializeIfNeeded(threadLevel: level)) { error in
+                    XCTAssertEqual("\(error)", "MPI_Query_thread: asked for \(level), the MPI library provides \(provided)")
+                }
+            }
+        }
+        XCTAssertEqual(MPIThreadLevel.multiple.description, "MPI_THREAD_MULTIPLE")
+        XCTAssertLessThan(MPIThreadLevel.single, MPIThreadLevel.funneled)
+    }
+
     func testRankAndSize() throws {
         let world = try world()
         XCTAssertEqual(try world.rank(), 0)
