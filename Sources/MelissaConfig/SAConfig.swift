@@ -32,7 +32,7 @@ public struct SAConfig: Sendable, Equatable {
     public var reportProbes: [Int]
     /// `cache_limit_mb`: upper bound, in MiB, of each server rank's cache of data waiting to be joined.
     public var cacheLimitMB: Double
-    /// `checkpoint_interval`: seconds between checkpoints; accepted for Melissa compatibility, not used yet.
+    /// `checkpoint_interval`: seconds between two checkpoints of every server rank; nil keeps the default (300).
     public var checkpointInterval: Double?
 
     /// Creates the statistics selection; mean and variance default to on, everything else to off.

@@ -74,3 +74,58 @@ def test_a_checkpoint_under_a_flood_restarts_with_every_piece_applied(tmp_path, 
     scale = want["_scale"]
     for name, floor in (("mean", scale), ("variance", scale ** 2)):
         assert (np.abs(got[name] - want[name]) <= 1e-12 * (np.abs(want[name]) + floor)).all(), name
+
+
+def test_a_sigusr1_checkpoint_under_a_flood_then_kill_9_of_the_server_gives_the_fault_free_results(tmp_path, prefix):
+    """The issue's flood-restart check: periodic checkpoints off, one checkpoint asked for with
+    SIGUSR1 while the ranks are flooded, then every server process killed with SIGKILL; the
+    restarted server resumes from that checkpoint and the results equal the fault-free ones
+    (the numpy oracle on what the clients sent)."""
+    client = compile_client(prefix, tmp_path)
+    cfg = base_config(tmp_path, sims=SIMS, steps=STEPS, executable=client,
+                      args=["--steps", STEPS, "--cells", CELLS, "--step-ms", 0],
+                      client_ranks=3, server_ranks=2, job_limit=4, ports=(26207, 30207),
+                      simulation_timeout=20, seed=17, bounds=([0.5, 1.0], [2.0, 5.0]), fault_tolerance=True)
+    cfg["study_options"]["crashes_before_redraw"] = 5
+    cfg["sa_config"] = {"mean": True, "variance": True, "min": True, "max": True,
+                        "threshold_exceedance": True, "threshold_values": THRESHOLDS, "checkpoint_interval": 100000}
+    cfg["launcher_config"]["launcher_port"] = 26257
+    config = write_config(tmp_path, cfg)
+    study = tmp_path / "study"
+    env = mpi_environment()
+    env["MELISSA_FAULT_INGEST_DELAY_US"] = "400"
+    log = open(tmp_path / "launcher.log", "w")
+    launcher = subprocess.Popen([str(prefix / "bin" / "melissa-launcher"), str(config)], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        rank1 = study / "server.rank1.log"
+        while time.monotonic() < deadline and not (rank1.exists() and "field temperature" in rank1.read_text()):
+            time.sleep(0.02)
+        ranks = server_rank_processes(config)
+        assert sorted(ranks) == [0, 1], ranks
+        # Rank 0 coordinates a checkpoint on SIGUSR1; wait until both ranks wrote it, mid-flood.
+        os.kill(ranks[0], signal.SIGUSR1)
+        while time.monotonic() < deadline and checkpoints_written(study, 1) < 1:
+            time.sleep(0.005)
+        assert checkpoints_written(study, 0) >= 1 and checkpoints_written(study, 1) >= 1
+        for pid in ranks.values():
+            os.kill(pid, signal.SIGKILL)
+        launcher.wait(timeout=240)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    out = (tmp_path / "launcher.log").read_text()
+    assert launcher.returncode == 0, out
+    assert "server restarted (1/" in out, out
+    log = (study / "server.rank0.log").read_text()
+    assert "received SIGUSR1" in log, log
+    assert "restored checkpoint 1" in log and "from scratch" not in log, log
+    got = load_results(study)
+    want = oracle(read_parameters(study), STEPS, CELLS)
+    np.testing.assert_array_equal(got["count"], want["count"], err_msg="a piece went missing across the restart")
+    for name in ("min", "max", "threshold_exceedance"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    scale = want["_scale"]
+    for name, floor in (("mean", scale), ("variance", scale ** 2)):
+        assert (np.abs(got[name] - want[name]) <= 1e-12 * (np.abs(want[name]) + floor)).all(), name
