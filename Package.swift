@@ -48,7 +48,8 @@ let package = Package(
                                "MelissaNetCDF", "MelissaReport", "MelissaCheckpoint"]),
         // The example flavor of docs/FLAVORS.md: per-cell maximum and count, with checkpoints.
         .target(name: "MelissaMaximum",
-                dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig"]),
+                dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig",
+                               "MelissaTransport"]),
         // The flavors this build ships, listed once for both executables (server_class registry).
         .target(name: "MelissaFlavors",
                 dependencies: ["MelissaConfig", "MelissaServer", "MelissaSensitivity", "MelissaMaximum"]),

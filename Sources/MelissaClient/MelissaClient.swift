@@ -181,6 +181,19 @@ public final class MelissaClient {
         }
         var header = DataHeader(simulationID: settings.simulationID, timeStep: step, field: index,
                                 clientRank: UInt32(rank), globalSize: plan.globalSize, offset: 0, count: 0)
+        let routing = serverReply?.routing ?? .cellBlocks
+        if let target = routing.wholeStepRank(simulation: settings.simulationID, step: step, serverCount: dataSockets.count) {
+            // Whole steps: this rank's whole slice to the one server rank the step goes to; an
+            // empty field still tells that rank the step happened (client rank 0 only).
+            if plan.localSize > 0 {
+                header.offset = plan.localOffset
+                header.count = UInt64(plan.localSize)
+                try ship(header, payload: UnsafeRawBufferPointer(values), to: target, field: name)
+            } else if plan.globalSize == 0 && rank == 0 {
+                try ship(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), to: target, field: name)
+            }
+            return
+        }
         for piece in plan.pieces {
             header.offset = piece.globalOffset
             header.count = UInt64(piece.count)

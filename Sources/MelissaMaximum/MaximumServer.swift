@@ -1,7 +1,9 @@
 import Foundation
 import MelissaCheckpoint
 import MelissaProtocol
+import MelissaConfig
 import MelissaServer
+import MelissaTransport
 
 /// The example flavor of docs/FLAVORS.md, run by `server_class: "maximum"`: per field, time step
 /// and cell, the maximum over the simulations and how many simulations contributed. Small on
@@ -15,6 +17,14 @@ public final class MaximumServer: BaseServer {
     /// This flavor's registry entry: `server_class: "maximum"` and its section `maximum_config`.
     public static let flavor = ServerFlavor(spec: MaximumSettings.spec) {
         try MaximumServer(config: $0, studyDirectory: $1, launcherAddress: $2)
+    }
+
+    /// Sets up the server with the routing `maximum_config.routing` asks for.
+    public init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
+                communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
+        let routing = config.settings(as: MaximumSettings.self)?.routing.dataRouting ?? .cellBlocks
+        try super.init(config: config, studyDirectory: studyDirectory, launcherAddress: launcherAddress,
+                       communicator: communicator, routing: routing, transport: transport)
     }
 
     /// One field's state on this rank: step-major, `blockSize` cells per step.
@@ -57,7 +67,8 @@ public final class MaximumServer: BaseServer {
         fields[field] = state
     }
 
-    /// Gathers every rank's blocks on rank 0, which writes the two files per field. Collective.
+    /// Gathers every rank's state on rank 0, which writes the two files per field: blocks side
+    /// by side under cell blocks, whole fields combined (maximum, sum) under whole steps. Collective.
     public override func finish() throws {
         let steps = config.studyOptions.nbTimeSteps
         let directory = "\(studyDirectory)/results"
@@ -74,6 +85,10 @@ public final class MaximumServer: BaseServer {
                 if rank == 0 { recordError("field \(name): server ranks received different field sizes (\(smallest) and \(globalSize)); no results written for it") }
                 continue
             }
+            guard routing == .cellBlocks else {
+                try finishWholeSteps(field: f, name: name, globalSize: globalSize, directory: directory)
+                continue
+            }
             let blocks = BlockPartition(globalSize: UInt64(globalSize), serverCount: commSize)
             let mine = fields[f] ?? FieldState(cells: steps * Int(blocks.block(rank).count))
             let maxima = try mine.maxima.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
@@ -85,6 +100,32 @@ public final class MaximumServer: BaseServer {
             try write(rowMajor(maxima, blocks: blocks, steps: steps), to: "\(directory)/\(name).maximum.f64")
             try write(rowMajor(counts, blocks: blocks, steps: steps), to: "\(directory)/\(name).count.f64")
         }
+    }
+
+    /// Whole-step routing: each rank holds whole fields for the steps (or simulations) routed to
+    /// it, -inf and 0 elsewhere; rank 0 combines every rank's arrays cell by cell.
+    func finishWholeSteps(field f: Int, name: String, globalSize: Int, directory: String) throws {
+        let cells = config.studyOptions.nbTimeSteps * globalSize
+        let mine = fields[f] ?? FieldState(cells: cells)
+        guard mine.maxima.count == cells else {
+            throw ServerError.invariant("field \(name): this rank holds \(mine.maxima.count) cells, the field needs \(cells)")
+        }
+        let maxima = try mine.maxima.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
+        let counts = try mine.counts.withUnsafeBufferPointer { try comm.gather($0, root: 0) }
+        guard rank == 0 else { return }
+        guard maxima.count == commSize * cells, counts.count == maxima.count else {
+            throw ServerError.invariant("field \(name): gathered \(maxima.count) values from \(commSize) ranks of \(cells)")
+        }
+        var maximum = [Double](repeating: -.infinity, count: cells)
+        var count = [Double](repeating: 0, count: cells)
+        for r in 0..<commSize {
+            for i in 0..<cells {
+                maximum[i] = max(maximum[i], maxima[r * cells + i])
+                count[i] += counts[r * cells + i]
+            }
+        }
+        try write(maximum, to: "\(directory)/\(name).maximum.f64")
+        try write(count, to: "\(directory)/\(name).count.f64")
     }
 
     /// Rank-ordered step-major blocks, rearranged into `steps` rows of the global field.

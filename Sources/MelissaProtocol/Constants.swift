@@ -5,9 +5,9 @@ public let protocolVersion: UInt16 = 1
 /// simulations (every rank knows every simulation's parameters; docs/PROTOCOL.md, section 8).
 public let internalProtocolVersion: UInt16 = 3
 
-/// The client handshake's version: 2 since the reply names the data sockets' security
-/// mechanism (docs/PROTOCOL.md, section 3).
-public let handshakeProtocolVersion: UInt16 = 2
+/// The client handshake's version: 3 since the reply says how data is routed over the server
+/// ranks (the flavor's choice; docs/PROTOCOL.md, section 3).
+public let handshakeProtocolVersion: UInt16 = 3
 
 /// The launcher <-> server control channel's version: 3 since a request for a group whose
 /// earlier job ended runs a new job (2 added session ids and request numbers;

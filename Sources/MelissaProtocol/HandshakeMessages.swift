@@ -56,16 +56,19 @@ public struct HandshakeReply: Equatable, Sendable {
     public var verbosity: UInt32
     /// How every client rank must authenticate to the data sockets.
     public var dataMechanism: DataMechanism
+    /// How clients split their data over the server ranks (the flavor's choice).
+    public var routing: DataRouting
     /// The study's field names; a field's index here is its id on the wire.
     public var fieldNames: [String]
     /// One ZeroMQ endpoint per server rank, in rank order.
     public var dataEndpoints: [String]
 
     public init(nbTimeSteps: UInt32, verbosity: UInt32, dataMechanism: DataMechanism = .curve,
-                fieldNames: [String], dataEndpoints: [String]) {
+                routing: DataRouting = .cellBlocks, fieldNames: [String], dataEndpoints: [String]) {
         self.nbTimeSteps = nbTimeSteps
         self.verbosity = verbosity
         self.dataMechanism = dataMechanism
+        self.routing = routing
         self.fieldNames = fieldNames
         self.dataEndpoints = dataEndpoints
     }
@@ -75,6 +78,7 @@ public struct HandshakeReply: Equatable, Sendable {
         var w = ByteWriter(capacity: 64)
         w.raw(Magic.handshake.bytes); w.u16(handshakeProtocolVersion); w.u16(Self.kind)
         w.u32(serverCommSize); w.u32(nbTimeSteps); w.u32(verbosity); w.u32(dataMechanism.rawValue)
+        w.u32(routing.rawValue)
         w.u32(UInt32(fieldNames.count))
         for name in fieldNames { w.string(name) }
         for endpoint in dataEndpoints { w.string(endpoint) }
@@ -98,6 +102,11 @@ public struct HandshakeReply: Equatable, Sendable {
             guard let mechanism = DataMechanism(rawValue: mechanismCode) else {
                 throw .invalidValue(what: "data mechanism", detail: "\(mechanismCode), must be 1 (CURVE) or 2 (PLAIN)")
             }
+            let routingCode = try r.u32()
+            guard let routing = DataRouting(rawValue: routingCode) else {
+                throw .invalidValue(what: "data routing",
+                                    detail: "\(routingCode), must be 0 (cell blocks), 1 (steps round robin) or 2 (simulations round robin)")
+            }
             let nFields = try r.u32()
             guard nFields <= UInt32(Limits.maxFields) else {
                 throw .oversized(what: "field count", value: UInt64(nFields), limit: UInt64(Limits.maxFields))
@@ -108,7 +117,7 @@ public struct HandshakeReply: Equatable, Sendable {
             for _ in 0..<m { endpoints.append(try r.string("data endpoint")) }
             try r.end()
             return .accepted(HandshakeReply(nbTimeSteps: steps, verbosity: verbosity, dataMechanism: mechanism,
-                                            fieldNames: names, dataEndpoints: endpoints))
+                                            routing: routing, fieldNames: names, dataEndpoints: endpoints))
         case HandshakeRefusal.kind:
             let reason = try r.string("refusal reason")
             try r.end()

@@ -38,8 +38,9 @@ public final class SensitivityServer: BaseServer {
     var lastConvergenceCheck = 0.0
     var convergedVerdict = false
 
-    public override init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
-                         communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
+    /// Sets up the statistics for `config.saConfig` (cell-block routing: every rank its block).
+    public init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
+                communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
         let sa = config.saConfig
         let sobolStudy = sa.sobolIndices
         selection = StatisticsSelection(
@@ -52,7 +53,7 @@ public final class SensitivityServer: BaseServer {
         members = config.membersPerDraw
         cache = JoinCache(limitBytes: Int(sa.cacheLimitMB * 1024 * 1024))
         try super.init(config: config, studyDirectory: studyDirectory, launcherAddress: launcherAddress,
-                       communicator: communicator, transport: transport)
+                       communicator: communicator, routing: .cellBlocks, transport: transport)
         let fields = config.studyOptions.fieldNames
         statistics = Array(repeating: nil, count: fields.count)
         sobol = Array(repeating: nil, count: fields.count)

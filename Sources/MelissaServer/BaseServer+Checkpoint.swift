@@ -231,7 +231,8 @@ extension BaseServer {
         try base.finish()
         var trak = CheckpointDecoder(trakBytes, section: "TRAK")
         tracker = try CompletionTracker.decode(from: &trak, simulationCount: config.simulationCount,
-                                               nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps)
+                                               nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps,
+                                               routing: routing, rank: rank, serverCount: commSize)
         try trak.finish()
         if rank == 0 {
             guard let coorBytes = sections["COOR"] else { throw ServerError.setup("rank 0's checkpoint lacks its COOR section") }

@@ -80,6 +80,7 @@ extension BaseServer {
                 return HandshakeReply(nbTimeSteps: UInt32(config.studyOptions.nbTimeSteps),
                                       verbosity: UInt32(config.studyOptions.verbosity),
                                       dataMechanism: config.serverConfig.dataEncryption ? .curve : .plain,
+                                      routing: routing,
                                       fieldNames: config.studyOptions.fieldNames,
                                       dataEndpoints: dataEndpoints).encode()
             } catch {

@@ -31,7 +31,10 @@ open class BaseServer {
     public internal(set) var ingest = IngestWindow()
     /// Wall-clock microseconds minus monotonic microseconds, taken at start.
     let wallClockOffsetMicros = IngestWindow.wallMicros() - Int64(BaseServer.now() * 1e6)
-    /// Per field (index in `field_names`), this rank's block once known.
+    /// How clients split their data over the ranks (the flavor's choice, sent in the handshake).
+    public let routing: DataRouting
+    /// Per field (index in `field_names`), this rank's block once known (the whole field under
+    /// whole-step routing).
     public internal(set) var fieldLayouts: [FieldLayout?]
     /// The rules a data header must pass before the tracker sees it.
     let admission: DataAdmission
@@ -112,11 +115,15 @@ open class BaseServer {
 
     /// Sets up this rank: binds its data and internal sockets (next free port when the
     /// configured one is taken) and blocks SIGTERM/SIGINT/SIGUSR1 into the poll loop.
-    /// `launcherAddress` is where rank 0 connects (`MELISSA_LAUNCHER_ADDRESS`). `transport`
-    /// replaces the ZeroMQ sockets (an `EmbeddedServerTransport` in tests).
+    /// `launcherAddress` is where rank 0 connects (`MELISSA_LAUNCHER_ADDRESS`). `routing` is how
+    /// the flavor wants clients to split their data (told to them in the handshake): cell
+    /// blocks, or whole steps to one rank. `transport` replaces the ZeroMQ sockets (an
+    /// `EmbeddedServerTransport` in tests).
     public init(config: StudyConfig, studyDirectory: String, launcherAddress: String,
-                communicator: Communicator = .world, transport: (any ServerTransport)? = nil) throws {
+                communicator: Communicator = .world, routing: DataRouting = .cellBlocks,
+                transport: (any ServerTransport)? = nil) throws {
         self.config = config
+        self.routing = routing
         self.studyDirectory = studyDirectory
         self.launcherAddress = launcherAddress
         comm = communicator
@@ -127,9 +134,10 @@ open class BaseServer {
         let options = config.studyOptions
         fieldLayouts = Array(repeating: nil, count: options.fieldNames.count)
         admission = DataAdmission(simulationCount: config.simulationCount, nbTimeSteps: options.nbTimeSteps,
-                                  fieldSizes: options.fieldSizes, serverCount: commSize, rank: rank)
+                                  fieldSizes: options.fieldSizes, serverCount: commSize, rank: rank, routing: routing)
         tracker = CompletionTracker(simulationCount: config.simulationCount,
-                                    nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps)
+                                    nbFields: options.fieldNames.count, nbTimeSteps: options.nbTimeSteps,
+                                    routing: routing, rank: rank, serverCount: commSize)
         coordinator = StudyCoordinator(simulationCount: config.simulationCount,
                                        groupSize: config.jobGroupSize,
                                        jobLimit: config.launcherConfig.jobLimit,
@@ -138,7 +146,8 @@ open class BaseServer {
                                        policy: .init(faultTolerance: config.launcherConfig.faultTolerance,
                                                      crashesBeforeRedraw: options.crashesBeforeRedraw,
                                                      maxRedraws: options.maxRedraws,
-                                                     redrawWholeGroup: config.samplingPlan.joined))
+                                                     redrawWholeGroup: config.samplingPlan.joined),
+                                       routing: routing, nbTimeSteps: options.nbTimeSteps)
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         let (myRank, restarts) = (rank, serverRestarts)

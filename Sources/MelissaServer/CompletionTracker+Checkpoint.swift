@@ -1,4 +1,5 @@
 import MelissaCheckpoint
+import MelissaProtocol
 
 /// The tracker in a checkpoint section (`TRAK`): open simulations with their per-step
 /// progress, and the closed ones. Decoding checks every count against the study's shape.
@@ -33,10 +34,13 @@ extension CompletionTracker {
         }
     }
 
-    /// Rebuilds a tracker for `simulationCount` simulations of this study's shape.
-    static func decode(from r: inout CheckpointDecoder, simulationCount: Int, nbFields: Int,
-                       nbTimeSteps: Int) throws(CheckpointError) -> CompletionTracker {
-        var tracker = CompletionTracker(simulationCount: simulationCount, nbFields: nbFields, nbTimeSteps: nbTimeSteps)
+    /// Rebuilds a tracker for `simulationCount` simulations of this study's shape, on server rank
+    /// `rank` of `serverCount` under `routing` (not stored: the study fingerprint fixes it).
+    static func decode(from r: inout CheckpointDecoder, simulationCount: Int, nbFields: Int, nbTimeSteps: Int,
+                       routing: DataRouting = .cellBlocks, rank: Int = 0,
+                       serverCount: Int = 1) throws(CheckpointError) -> CompletionTracker {
+        var tracker = CompletionTracker(simulationCount: simulationCount, nbFields: nbFields, nbTimeSteps: nbTimeSteps,
+                                        routing: routing, rank: rank, serverCount: serverCount)
         try r.expect(try r.u64(field: "simulation count"), equals: simulationCount, field: "simulation count")
         try r.expect(try r.u64(field: "field count"), equals: nbFields, field: "field count")
         try r.expect(try r.u64(field: "time steps"), equals: nbTimeSteps, field: "time steps")

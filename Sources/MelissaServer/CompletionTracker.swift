@@ -46,12 +46,26 @@ public struct CompletionTracker {
     let nbTimeSteps: Int
     var open: [UInt32: SimulationProgress] = [:]
     var closedSimulations: Bitset
+    /// Which steps reach this rank: all of them (cell blocks), or those routed here whole.
+    let routing: DataRouting
+    let rank: Int
+    let serverCount: Int
 
-    /// A tracker for simulations 0..<simulationCount.
-    public init(simulationCount: Int, nbFields: Int, nbTimeSteps: Int) {
+    /// A tracker for simulations 0..<simulationCount on server rank `rank` of `serverCount`,
+    /// which receives the steps `routing` sends it.
+    public init(simulationCount: Int, nbFields: Int, nbTimeSteps: Int, routing: DataRouting = .cellBlocks,
+                rank: Int = 0, serverCount: Int = 1) {
         self.nbFields = nbFields
         self.nbTimeSteps = nbTimeSteps
+        self.routing = routing
+        self.rank = rank
+        self.serverCount = serverCount
         closedSimulations = Bitset(capacity: simulationCount)
+    }
+
+    /// Steps of `sim` (per field) this rank receives: a field is complete after that many.
+    func expectedSteps(_ sim: UInt32) -> Int {
+        routing.stepCount(simulation: sim, rank: rank, nbTimeSteps: nbTimeSteps, serverCount: serverCount)
     }
 
     /// Simulations with partial data on this rank.
@@ -74,7 +88,7 @@ public struct CompletionTracker {
         // This piece completes its step: the simulation completes when it was the last step of
         // the last incomplete field.
         let completeSteps = (progress?.completeSteps ?? 0) + 1
-        let fieldCompletes = completeSteps == nbTimeSteps
+        let fieldCompletes = completeSteps == expectedSteps(sim)
         let completeFields = (simulation?.completeFields ?? 0) + (fieldCompletes ? 1 : 0)
         return .accepted(simulationComplete: completeFields == nbFields)
     }
@@ -106,7 +120,7 @@ public struct CompletionTracker {
         progress.valuesPerStep[step] = received
         if received == blockSize {
             progress.completeSteps += 1
-            if progress.completeSteps == nbTimeSteps { simulation.completeFields += 1 }
+            if progress.completeSteps == expectedSteps(sim) { simulation.completeFields += 1 }
         }
         guard simulation.completeFields == nbFields else { return .accepted(simulationComplete: false) }
         open[sim] = nil
@@ -128,14 +142,17 @@ public struct CompletionTracker {
             simulation = known
         } else if closedSimulations.contains(s) {
             guard !forget.isEmpty else { return false }
-            // Completed: every step of every field had arrived. Rebuild that as sealed steps.
+            // Completed: every step routed here of every field had arrived. Rebuild that as sealed steps.
             simulation = SimulationProgress(nbFields: nbFields)
             for f in 0..<nbFields {
                 let progress = FieldProgress(steps: nbTimeSteps)
                 var all = Bitset(capacity: nbTimeSteps)
-                for t in 0..<nbTimeSteps { all.insert(t) }
+                for t in 0..<nbTimeSteps where routing.delivers(simulation: sim, step: UInt32(t), to: rank,
+                                                                serverCount: serverCount) {
+                    all.insert(t)
+                }
                 progress.sealed = all
-                progress.completeSteps = nbTimeSteps
+                progress.completeSteps = expectedSteps(sim)
                 simulation.fields[f] = progress
             }
             simulation.completeFields = nbFields
@@ -150,10 +167,10 @@ public struct CompletionTracker {
                 || (progress.seen.values.contains { $0.contains(t) } && progress.valuesPerStep[t] == progress.blockSize)
             for key in Array(progress.seen.keys) { progress.seen[key]?.remove(t) }
             progress.sealed?.remove(t)
-            let fieldWasComplete = progress.completeSteps == nbTimeSteps
+            let fieldWasComplete = progress.completeSteps == expectedSteps(sim)
             if wasComplete { progress.completeSteps -= 1 }
             progress.valuesPerStep[t] = 0
-            if fieldWasComplete && progress.completeSteps < nbTimeSteps { simulation.completeFields -= 1 }
+            if fieldWasComplete && progress.completeSteps < expectedSteps(sim) { simulation.completeFields -= 1 }
         }
         return true
     }
@@ -161,12 +178,13 @@ public struct CompletionTracker {
     /// (field, time step) blocks of `sim` this rank still misses: 0 once it completed (or was
     /// closed), every block before its first piece. Answers rank 0's `holdingsQuery`.
     public func missingBlocks(simulation sim: UInt32) -> UInt32 {
-        let all = UInt64(nbFields) * UInt64(nbTimeSteps)
+        let expected = expectedSteps(sim)
+        let all = UInt64(nbFields) * UInt64(expected)
         if Int(sim) < closedSimulations.capacity, closedSimulations.contains(Int(sim)) { return 0 }
         guard let simulation = open[sim] else { return UInt32(clamping: all) }
         var missing: UInt64 = 0
         for progress in simulation.fields {
-            missing += UInt64(nbTimeSteps - (progress?.completeSteps ?? 0))
+            missing += UInt64(max(0, expected - (progress?.completeSteps ?? 0)))
         }
         return UInt32(clamping: missing)
     }

@@ -3,7 +3,7 @@ import MelissaProtocol
 /// Decides whether one decoded data header may reach the flavor on this rank, without sockets,
 /// MPI or the completion tracker: the simulation, field and time step exist in the study, the
 /// field's size agrees with what this rank already knows (or with `study_options.field_sizes`),
-/// and the piece lies inside this rank's block. Pure and deterministic, so the rules are
+/// and the piece lies inside this rank's block (and, under whole-step routing, its step is routed here). Pure and deterministic, so the rules are
 /// unit-tested apart from the poll loop; the tracker (exactly-once) is asked afterwards.
 struct DataAdmission {
     /// Why a header is refused; each reason is one of summary.json's drop counters.
@@ -36,6 +36,8 @@ struct DataAdmission {
     /// Number of server ranks and this one, for the block partition.
     let serverCount: Int
     let rank: Int
+    /// How clients split the data (cell blocks, or whole steps to one rank).
+    var routing: DataRouting = .cellBlocks
 
     /// The verdict for `header`, given the layouts this rank already knows (index = field).
     func check(_ header: DataHeader, known layouts: [FieldLayout?]) -> Verdict {
@@ -48,9 +50,11 @@ struct DataAdmission {
         if let sizes = fieldSizes, UInt64(sizes[field]) != header.globalSize {
             return .refuse(.sizeNotInConfig(configured: UInt64(sizes[field])))
         }
+        guard routing.delivers(simulation: header.simulationID, step: header.timeStep, to: rank,
+                               serverCount: serverCount) else { return .refuse(.misrouted) }
         let layout = known ?? FieldLayout(
             globalSize: header.globalSize,
-            block: BlockPartition(globalSize: header.globalSize, serverCount: serverCount).block(rank))
+            block: routing.block(globalSize: header.globalSize, rank: rank, serverCount: serverCount))
         // A header-only message (count 0) is the notice an empty block gets every step.
         let inBlock = header.count == 0
             ? (layout.blockSize == 0 && header.offset == layout.block.lowerBound)

@@ -111,6 +111,11 @@ public struct StudyCoordinator {
     /// that did not arrive in that time, while nothing else of it arrived, is missing.
     public let probeInterval: Double
     public let policy: FaultPolicy
+    /// How data reaches the ranks: a rank that receives nothing of a simulation (whole-step
+    /// routing) is not waited for.
+    public let routing: DataRouting
+    /// `nb_time_steps`, for which ranks receive steps under `routing`.
+    public let nbTimeSteps: Int
 
     public internal(set) var states: [SimulationState]
     public internal(set) var records: [UInt32: GroupRecord] = [:]
@@ -126,8 +131,11 @@ public struct StudyCoordinator {
     public internal(set) var failedCount = 0
 
     public init(simulationCount: Int, groupSize: Int, jobLimit: Int, serverRanks: Int, dataGrace: Double,
-                probeInterval: Double = 0.5, policy: FaultPolicy = FaultPolicy()) {
+                probeInterval: Double = 0.5, policy: FaultPolicy = FaultPolicy(),
+                routing: DataRouting = .cellBlocks, nbTimeSteps: Int = 1) {
         self.simulationCount = simulationCount
+        self.routing = routing
+        self.nbTimeSteps = nbTimeSteps
         self.groupSize = max(1, groupSize)
         self.jobLimit = max(1, jobLimit)
         self.serverRanks = serverRanks
@@ -211,13 +219,24 @@ public struct StudyCoordinator {
         case .finished, .failed: return false
         default: break
         }
-        var ranks = completeRanks[sim] ?? Bitset(capacity: serverRanks)
+        var ranks = completeRanks[sim] ?? ranksWithoutData(sim)
         ranks.insert(rank)
         completeRanks[sim] = ranks
         // While a round of questions is out, its answers decide (a bit may be stale there).
         guard ranks.isFull, (probes[sim]?.round ?? 0) == 0 else { return false }
         finish(sim)
         return true
+    }
+
+    /// The ranks `sim` needs nothing from (complete from the start): none under cell blocks.
+    func ranksWithoutData(_ sim: UInt32) -> Bitset {
+        var ranks = Bitset(capacity: serverRanks)
+        guard routing != .cellBlocks else { return ranks }
+        for r in 0..<serverRanks where routing.stepCount(simulation: sim, rank: r, nbTimeSteps: nbTimeSteps,
+                                                          serverCount: serverRanks) == 0 {
+            ranks.insert(r)
+        }
+        return ranks
     }
 
     mutating func finish(_ sim: UInt32) {
@@ -268,7 +287,7 @@ public struct StudyCoordinator {
             }
             p.answered.insert(rank)
             p.missing[rank] = h.missingBlocks
-            var ranks = completeRanks[sim] ?? Bitset(capacity: serverRanks)
+            var ranks = completeRanks[sim] ?? ranksWithoutData(sim)
             if h.missingBlocks == 0 { ranks.insert(rank) } else { ranks.remove(rank) }
             completeRanks[sim] = ranks
             guard p.answered.isFull else { probes[sim] = p; continue }

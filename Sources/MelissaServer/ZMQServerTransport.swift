@@ -5,6 +5,10 @@ import MelissaTransport
 /// The real transport of a server rank: CURVE (or PLAIN for data) ZeroMQ sockets that admit
 /// only the study's keys (docs/SECURITY.md), and SIGTERM/SIGINT/SIGUSR1 through a signalfd.
 public final class ZMQServerTransport: ServerTransport {
+    /// The signals a server rank handles in its loop (checkpoint on SIGUSR1; checkpoint and
+    /// stop on SIGTERM and SIGINT). `melissa-server` blocks them before MPI starts its threads.
+    public static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
+
     public let dataEndpoint: String
     public let internalEndpoint: String
 
@@ -35,7 +39,7 @@ public final class ZMQServerTransport: ServerTransport {
         self.config = config
         self.studyDirectory = studyDirectory
         self.launcherAddress = launcherAddress
-        signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1])
+        signals = try SignalFD(signals: Self.handledSignals)
         host = config.serverConfig.advertisedHost ?? HostName.current()
         let bindAddress = config.serverConfig.bindAddress
         context = try ZMQContext()

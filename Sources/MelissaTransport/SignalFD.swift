@@ -10,6 +10,16 @@ public final class SignalFD {
     /// The descriptor to register with `ZMQPoller.add(fileDescriptor:)`.
     public let fileDescriptor: Int32
 
+    /// Blocks `signals` in the calling thread. Call it first thing in `main`, before MPI or
+    /// libzmq start threads: they inherit the mask, so a signal sent to the process waits for
+    /// the signalfd instead of hitting a thread where its default action (terminate) applies.
+    public static func block(_ signals: [Int32]) throws(SignalFDError) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        guard pthread_sigmask(SIG_BLOCK, &set, nil) == 0 else { throw SignalFDError(call: "pthread_sigmask", code: errno) }
+    }
+
     /// Blocks `signals` and opens a non-blocking signalfd for them.
     public init(signals: [Int32]) throws(SignalFDError) {
         var set = sigset_t()

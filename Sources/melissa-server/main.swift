@@ -21,6 +21,15 @@ guard arguments.count == 2, !arguments[1].hasPrefix("-") else {
     FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
+// Before any thread exists: MPI's and libzmq's threads inherit the blocked mask, so SIGUSR1
+// (checkpoint) and SIGTERM (checkpoint, stop) reach the loop's signalfd instead of killing the
+// rank in a thread that does not block them (found by test_checkpoint_flood.py).
+do {
+    try SignalFD.block(ZMQServerTransport.handledSignals)
+} catch {
+    FileHandle.standardError.write(Data("melissa-server: error: cannot block signals: \(error)\n".utf8))
+    exit(1)
+}
 // Received messages reuse heap pages instead of faulting each one in (docs/PERFORMANCE.md).
 ReceiveBufferTuning.keepMessagePagesMapped()
 

@@ -91,6 +91,29 @@ final class ClientSocketTests: XCTestCase {
         }
     }
 
+    func testWholeStepRoutingSendsEachStepWholeToTheRankTheHandshakeSays() throws {
+        for (routing, rankOfStep) in [(DataRouting.stepRoundRobin, { (step: Int) in step % 3 }),
+                                      (.simulationRoundRobin, { (_: Int) in 7 % 3 })] {
+            let server = try FakeServer(serverRanks: 3, answer: .reply(fieldNames: ["x"], nbTimeSteps: 4), routing: routing)
+            defer { server.shutDown() }
+            let client = try makeClient(server, simulationID: 7)
+            try client.register(field: "x", localSize: 6)
+            XCTAssertEqual(client.serverReply?.routing, routing)
+            for step in 0..<4 {
+                let values = (0..<6).map { Double(step * 10 + $0) }
+                try values.withUnsafeBufferPointer { buffer throws(ClientError) in try client.send(field: "x", values: buffer) }
+            }
+            try client.finalize()
+            for rank in 0..<3 {
+                let messages = try server.drain(rank: rank)
+                let steps = (0..<4).filter { rankOfStep($0) == rank }
+                XCTAssertEqual(messages.map(\.header), steps.map { header(step: UInt32($0), global: 6, offset: 0, count: 6) },
+                               "\(routing), server rank \(rank)")
+                XCTAssertEqual(messages.map(\.values), steps.map { step in (0..<6).map { Double(step * 10 + $0) } })
+            }
+        }
+    }
+
     func testRefusalCarriesTheServerReason() throws {
         let server = try FakeServer(serverRanks: 1, answer: .refusal("simulation 7 is unknown to this study"))
         defer { server.shutDown() }
@@ -146,7 +169,7 @@ final class ClientSocketTests: XCTestCase {
             guard case let .versionMismatch(_, ours, theirs)? = error as? ClientError else { return XCTFail("\(error)") }
             XCTAssertEqual(ours, handshakeProtocolVersion)
             XCTAssertEqual(theirs, 7)
-            XCTAssertTrue("\(error)".contains("this client library speaks version 2, the server speaks version 7"), "\(error)")
+            XCTAssertTrue("\(error)".contains("this client library speaks version 3, the server speaks version 7"), "\(error)")
         }
     }
 

@@ -33,7 +33,7 @@ final class FakeServer {
 
     /// `handshakeKeys` makes the REP socket a CURVE server with them (no ZAP handler: any
     /// CURVE client is admitted), for clients that hold study keys.
-    init(serverRanks: Int, answer: Answer, handshakeKeys: CurveKeyPair? = nil) throws {
+    init(serverRanks: Int, answer: Answer, routing: DataRouting = .cellBlocks, handshakeKeys: CurveKeyPair? = nil) throws {
         context = try ZMQContext()
         var pulls: [ZMQSocket] = []
         for _ in 0..<serverRanks {
@@ -51,7 +51,7 @@ final class FakeServer {
         let replyBytes: [UInt8]?
         switch answer {
         case let .reply(names, steps, verbosity):
-            replyBytes = HandshakeReply(nbTimeSteps: steps, verbosity: verbosity, fieldNames: names,
+            replyBytes = HandshakeReply(nbTimeSteps: steps, verbosity: verbosity, routing: routing, fieldNames: names,
                                         dataEndpoints: dataEndpoints).encode()
         case let .refusal(reason): replyBytes = HandshakeRefusal(reason: reason).encode()
         case let .bytes(bytes): replyBytes = bytes

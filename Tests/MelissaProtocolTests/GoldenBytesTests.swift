@@ -10,7 +10,7 @@ final class GoldenBytesTests: XCTestCase {
     func testHandshakeRequest() {
         let message = HandshakeRequest(simulationID: 0x0102_0304, clientCommSize: 2)
         let golden = hex("""
-            4d4c5348 0200 0100          // magic MLSH, version 2, kind 1
+            4d4c5348 0300 0100          // magic MLSH, version 3, kind 1
             04030201                    // simulation id 0x01020304
             02000000                    // client comm size 2
             """)
@@ -20,14 +20,15 @@ final class GoldenBytesTests: XCTestCase {
     }
 
     func testHandshakeReply() {
-        let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, dataMechanism: .plain, fieldNames: ["T", "p\u{E9}"],
-                                     dataEndpoints: ["tcp://h:1", "tcp://g:2"])
+        let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, dataMechanism: .plain, routing: .stepRoundRobin,
+                                     fieldNames: ["T", "p\u{E9}"], dataEndpoints: ["tcp://h:1", "tcp://g:2"])
         let golden = hex("""
-            4d4c5348 0200 0200          // magic MLSH, version 2, kind 2
+            4d4c5348 0300 0200          // magic MLSH, version 3, kind 2
             02000000                    // server comm size M = 2
             64000000                    // nbTimeSteps 100
             02000000                    // verbosity 2
             02000000                    // data mechanism 2 = PLAIN
+            01000000                    // routing 1 = whole steps, round robin by step
             02000000                    // field count 2
             0100 54                     // "T"
             0300 70c3a9                 // "pé" (3 UTF-8 bytes)
@@ -43,9 +44,10 @@ final class GoldenBytesTests: XCTestCase {
         let message = HandshakeReply(nbTimeSteps: 0xFFFF_FFFF, verbosity: 0, fieldNames: [],
                                      dataEndpoints: [""])
         let golden = hex("""
-            4d4c5348 0200 0200
+            4d4c5348 0300 0200
             01000000 ffffffff 00000000
             01000000                    // data mechanism 1 = CURVE (the default)
+            00000000                    // routing 0 = cell blocks (the default)
             00000000
             0000                        // empty endpoint string
             """)
@@ -56,12 +58,19 @@ final class GoldenBytesTests: XCTestCase {
         unknown[20] = 3
         guard case .failure(let error) = decoding(unknown, with: HandshakeReply.decode) else { return XCTFail("mechanism 3 accepted") }
         XCTAssertTrue("\(error)".contains("data mechanism"), "\(error)")
+        // And any routing but 0, 1, 2.
+        var badRouting = golden
+        badRouting[24] = 3
+        guard case .failure(let routingError) = decoding(badRouting, with: HandshakeReply.decode) else {
+            return XCTFail("routing 3 accepted")
+        }
+        XCTAssertTrue("\(routingError)".contains("data routing"), "\(routingError)")
     }
 
     func testHandshakeRefusal() {
         let message = HandshakeRefusal(reason: "busy")
         let golden = hex("""
-            4d4c5348 0200 0300          // magic MLSH, version 2, kind 3
+            4d4c5348 0300 0300          // magic MLSH, version 3, kind 3
             0400 62757379               // "busy"
             """)
         XCTAssertEqual(message.encode(), golden)
@@ -147,7 +156,7 @@ final class GoldenBytesTests: XCTestCase {
 
     func testControlHello() {
         assertControl(.hello(serverCommSize: 3, connectionEndpoint: "tcp://s:9", session: 0x0102_0304_0506_0708), hex("""
-            4d4c5343 0300 0100          // magic MLSC, control version 2, kind 1
+            4d4c5343 0300 0100          // magic MLSC, control version 3, kind 1
             03000000                    // server comm size 3
             0900 7463703a2f2f733a39     // "tcp://s:9"
             0807060504030201            // session 0x0102030405060708
@@ -388,7 +397,7 @@ final class GoldenBytesTests: XCTestCase {
         let text = ProtocolError.versionMismatch(ours: 2, theirs: 1).description
         XCTAssertEqual(text, "protocol version mismatch: peer speaks version 1, this side speaks version 2")
         let refusal = HandshakeRefusal(reason: text)
-        let golden = hex("4d4c5348 0200 0300") + le(UInt16(text.utf8.count)) + Array(text.utf8)
+        let golden = hex("4d4c5348 0300 0300") + le(UInt16(text.utf8.count)) + Array(text.utf8)
         XCTAssertEqual(refusal.encode(), golden)
         XCTAssertEqual(decoding(golden, with: HandshakeReply.decode), .success(.refused(refusal)))
     }

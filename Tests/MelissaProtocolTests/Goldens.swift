@@ -17,13 +17,13 @@ private func control(_ buf: UnsafeRawBufferPointer) throws(ProtocolError) { _ = 
 private func internalRank(_ buf: UnsafeRawBufferPointer) throws(ProtocolError) { _ = try InternalMessage.decode(buf) }
 
 let goldens: [Golden] = [
-    Golden(name: "HandshakeRequest", bytes: hex("4d4c5348 0200 0100 04030201 02000000"),
+    Golden(name: "HandshakeRequest", bytes: hex("4d4c5348 0300 0100 04030201 02000000"),
            decode: request, messageName: "handshake request"),
     Golden(name: "HandshakeReply", bytes: hex("""
-        4d4c5348 0200 0200 02000000 64000000 02000000 02000000 02000000
+        4d4c5348 0300 0200 02000000 64000000 02000000 02000000 01000000 02000000
         0100 54 0300 70c3a9 0900 7463703a2f2f683a31 0900 7463703a2f2f673a32
         """), decode: reply, messageName: "handshake reply"),
-    Golden(name: "HandshakeRefusal", bytes: hex("4d4c5348 0200 0300 0400 62757379"),
+    Golden(name: "HandshakeRefusal", bytes: hex("4d4c5348 0300 0300 0400 62757379"),
            decode: reply, messageName: "handshake reply"),
     Golden(name: "DataHeader", bytes: hex("""
         4d4c5344 0100 0100 05000000 03000000 01000000 02000000

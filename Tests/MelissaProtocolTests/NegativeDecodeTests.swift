@@ -119,7 +119,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testOtherVersionsThrowVersionMismatch() {
         for golden in goldens {
-            // Control and internal are at version 3, handshake at 2, data at 1: each refuses the others'.
+            // Control, internal and handshake are at version 3, data at 1: each refuses the others'.
             let ours = channelVersion(golden)
             let other: UInt16 = ours == 1 ? 2 : ours - 1
             for theirs: UInt16 in [other, 0, 256, 0xFFFF] {
@@ -145,16 +145,16 @@ final class NegativeDecodeTests: XCTestCase {
 
     /// The version a golden's channel speaks, written out (not read from `Magic`).
     private func channelVersion(_ golden: Golden) -> UInt16 {
-        golden.name.hasPrefix("Control.") || golden.name.hasPrefix("Internal.") ? 3 : golden.name.hasPrefix("Handshake") ? 2 : 1
+        golden.name.hasPrefix("Control.") || golden.name.hasPrefix("Internal.") || golden.name.hasPrefix("Handshake") ? 3 : 1
     }
 
     func testVersionMismatchDescriptionNamesBothVersions() {
         let request = hex("4d4c5348 0100 0100 04030201 02000000")
         guard let e = decodeError(request, with: HandshakeRequest.decode) else { return }
-        XCTAssertEqual(e, .versionMismatch(ours: 2, theirs: 1))
+        XCTAssertEqual(e, .versionMismatch(ours: 3, theirs: 1))
         XCTAssertEqual(e.description,
-                       "protocol version mismatch: peer speaks version 1, this side speaks version 2")
-        XCTAssertTrue(e.description.contains("version 2"))
+                       "protocol version mismatch: peer speaks version 1, this side speaks version 3")
+        XCTAssertTrue(e.description.contains("version 3"))
         XCTAssertTrue(e.description.contains("version 1"))
         XCTAssertEqual(ProtocolError.versionMismatch(ours: 1, theirs: 300).description,
                        "protocol version mismatch: peer speaks version 300, this side speaks version 1")
@@ -172,9 +172,9 @@ final class NegativeDecodeTests: XCTestCase {
             }
         }
         // A request decoder takes only kind 1; a reply decoder only 2 (reply) and 3 (refusal).
-        check("4d4c5348 0200", [0, 2, 3, 4, 0xFFFF], "handshake request", HandshakeRequest.decode,
+        check("4d4c5348 0300", [0, 2, 3, 4, 0xFFFF], "handshake request", HandshakeRequest.decode,
               tail: hex("04030201 02000000"))
-        check("4d4c5348 0200", [0, 1, 4, 0x0100, 0xFFFF], "handshake reply", HandshakeReply.decode,
+        check("4d4c5348 0300", [0, 1, 4, 0x0100, 0xFFFF], "handshake reply", HandshakeReply.decode,
               tail: hex("04030201 02000000"))
         check("4d4c5344 0100", [0, 2, 0x0100, 0xFFFF], "data", DataHeader.decode,
               tail: [UInt8](repeating: 0, count: 40))
@@ -270,9 +270,9 @@ final class NegativeDecodeTests: XCTestCase {
             ("script path", hex("4d4c5343 0300 0300 0100000000000000 0100000000000000 10000000 01000000 01000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
             ("reason", hex("4d4c5343 0300 0400 10000000 03 f7ffffff") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
             ("summary", hex("4d4c5343 0300 0800 01000000 07000000 02000000") + long, { b throws(ProtocolError) in _ = try ControlMessage.decode(b) }),
-            ("field name", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 01000000") + long + hex("0000"), { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
-            ("data endpoint", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 00000000") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
-            ("refusal reason", hex("4d4c5348 0200 0300") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
+            ("field name", hex("4d4c5348 0300 0200 01000000 01000000 00000000 01000000 00000000 01000000") + long + hex("0000"), { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
+            ("data endpoint", hex("4d4c5348 0300 0200 01000000 01000000 00000000 01000000 00000000 00000000") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
+            ("refusal reason", hex("4d4c5348 0300 0300") + long, { b throws(ProtocolError) in _ = try HandshakeReply.decode(b) }),
         ]
         for (what, bytes, decode) in cases {
             XCTAssertEqual(decodeError(bytes, with: decode),
@@ -282,7 +282,7 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testFieldCountLimit() {
         func reply(fields: UInt32, names: Int) -> [UInt8] {
-            var bytes = hex("4d4c5348 0200 0200 01000000 0a000000 00000000 01000000") + le(fields)
+            var bytes = hex("4d4c5348 0300 0200 01000000 0a000000 00000000 01000000 00000000") + le(fields)
             for i in 0..<names { bytes += le(UInt16(1)) + [UInt8(0x41 + i % 26)] }
             return bytes + hex("0900 7463703a2f2f683a31")
         }
@@ -299,19 +299,19 @@ final class NegativeDecodeTests: XCTestCase {
     }
 
     func testServerCommSizeLimits() {
-        let tail = hex("0a000000 00000000 01000000 00000000")
+        let tail = hex("0a000000 00000000 01000000 00000000 00000000")
         for m: UInt32 in [65_537, .max] {
-            XCTAssertEqual(decodeError(hex("4d4c5348 0200 0200") + le(m) + tail, with: HandshakeReply.decode),
+            XCTAssertEqual(decodeError(hex("4d4c5348 0300 0200") + le(m) + tail, with: HandshakeReply.decode),
                            .oversized(what: "server comm size", value: UInt64(m), limit: 65_536))
         }
         // Zero server ranks is refused (the error case used is `.oversized`; see the report).
-        switch decodeError(hex("4d4c5348 0200 0200 00000000") + tail, with: HandshakeReply.decode) {
+        switch decodeError(hex("4d4c5348 0300 0200 00000000") + tail, with: HandshakeReply.decode) {
         case .oversized?, .invalidValue?: break
         case let other: XCTFail("server comm size 0: \(String(describing: other))")
         }
         // The largest allowed size is believed only as far as the bytes go: no big allocation.
-        XCTAssertEqual(decodeError(hex("4d4c5348 0200 0200 00000100") + tail, with: HandshakeReply.decode),
-                       .truncated(message: "handshake reply", needed: 30, available: 28))
+        XCTAssertEqual(decodeError(hex("4d4c5348 0300 0200 00000100") + tail, with: HandshakeReply.decode),
+                       .truncated(message: "handshake reply", needed: 34, available: 32))
     }
 
     func testJobMemberCount() {
@@ -354,10 +354,10 @@ final class NegativeDecodeTests: XCTestCase {
                 ("reason", hex("4d4c5343 0300 0400 10000000 03 f7ffffff") + str, control),
                 ("reason", hex("4d4c5343 0300 0700") + str, control),
                 ("summary", hex("4d4c5343 0300 0800 01000000 07000000 02000000") + str, control),
-                ("field name", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 01000000") + str
+                ("field name", hex("4d4c5348 0300 0200 01000000 01000000 00000000 01000000 00000000 01000000") + str
                     + hex("0900 7463703a2f2f683a31"), reply),
-                ("data endpoint", hex("4d4c5348 0200 0200 01000000 01000000 00000000 01000000 00000000") + str, reply),
-                ("refusal reason", hex("4d4c5348 0200 0300") + str, reply),
+                ("data endpoint", hex("4d4c5348 0300 0200 01000000 01000000 00000000 01000000 00000000 00000000") + str, reply),
+                ("refusal reason", hex("4d4c5348 0300 0300") + str, reply),
             ]
             for (what, bytes, decode) in cases {
                 XCTAssertEqual(decodeError(bytes, with: decode), .invalidUTF8(what: what), "\(what) \(s)")
@@ -372,7 +372,7 @@ final class NegativeDecodeTests: XCTestCase {
             withExactBuffer(bytes, misalign: misalign) { HandshakeRequest.peekVersion($0) }
         }
         XCTAssertEqual(peek(hex("4d4c5348 0100 0100 04030201 02000000")), 1)
-        XCTAssertEqual(peek(hex("4d4c5348 0200 0100 04030201 02000000")), 2)
+        XCTAssertEqual(peek(hex("4d4c5348 0300 0100 04030201 02000000")), 3)
         XCTAssertEqual(peek(hex("4d4c5348 0302 0900")), 0x0203, "little-endian")
         XCTAssertEqual(peek(hex("4d4c5348 ffff"), misalign: 1), 0xFFFF, "exactly 6 bytes, unaligned")
         XCTAssertEqual(peek(hex("4d4c5348 0100 0300 0400 62757379")), 1, "a refusal has the handshake magic too")
@@ -392,10 +392,10 @@ final class NegativeDecodeTests: XCTestCase {
 
     func testPeekVersionLetsTheServerNameAVersionItCannotDecode() {
         // A future client's request may have another layout; the server still learns its version.
-        let future = hex("4d4c5348 0300 0100 04030201 02000000 deadbeef")
+        let future = hex("4d4c5348 0400 0100 04030201 02000000 deadbeef")
         let version = withExactBuffer(future) { HandshakeRequest.peekVersion($0) }
-        XCTAssertEqual(version, 3)
-        XCTAssertEqual(decodeError(future, with: HandshakeRequest.decode), .versionMismatch(ours: 2, theirs: 3))
+        XCTAssertEqual(version, 4)
+        XCTAssertEqual(decodeError(future, with: HandshakeRequest.decode), .versionMismatch(ours: 3, theirs: 4))
     }
 
     // MARK: Alignment

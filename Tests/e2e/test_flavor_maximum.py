@@ -7,12 +7,13 @@ import os
 import signal
 
 import numpy as np
+import pytest
 
 from conftest import base_config, run_launcher, write_config
 from test_restart import finished, pids, said, start, wait_for
 
 
-def maximum_config(tmp, prefix, *, sims, steps, nx, ny, ports, server_ranks=2, slow=False):
+def maximum_config(tmp, prefix, *, sims, steps, nx, ny, ports, server_ranks=2, slow=False, routing=None):
     dump = tmp / "dump"
     dump.mkdir()
     args = ["--steps", steps, "--nx", nx, "--ny", ny] + (["--substeps", 3000] if slow else [])
@@ -24,6 +25,8 @@ def maximum_config(tmp, prefix, *, sims, steps, nx, ny, ports, server_ranks=2, s
     # The flavor's own section (MaximumSettings); sa_config belongs to sensitivity analysis.
     del cfg["sa_config"]
     cfg["maximum_config"] = {"checkpoint_interval": 1.0}
+    if routing:
+        cfg["maximum_config"]["routing"] = routing
     return write_config(tmp, cfg), dump
 
 
@@ -39,24 +42,33 @@ def results(study, steps):
     return maxima, counts
 
 
-def test_maximum_flavor_matches_numpy_on_uneven_blocks(tmp_path, prefix):
+@pytest.mark.parametrize("routing,port", [("cell-blocks", 0), ("steps", 1), ("simulations", 2)])
+def test_maximum_flavor_matches_numpy_on_uneven_blocks(tmp_path, prefix, routing, port):
+    """Cell blocks (uneven over 3 ranks), and whole steps routed round robin by step or by
+    simulation (the handshake tells the clients): the same results either way."""
     sims, steps = 5, 6
-    config, dump = maximum_config(tmp_path, prefix, sims=sims, steps=steps, nx=7, ny=11, ports=(21203, 25200),
-                                  server_ranks=3)
+    config, dump = maximum_config(tmp_path, prefix, sims=sims, steps=steps, nx=7, ny=11,
+                                  ports=(21203 + 20 * port, 25200 + 20 * port), server_ranks=3, routing=routing)
     proc = run_launcher(prefix, config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((tmp_path / "study" / "summary.json").read_text())
+    if routing != "cell-blocks":
+        # Whole steps: each of the 2 client ranks sent one message per step, to one server rank
+        # (cell blocks split a slice over the blocks it overlaps: more messages).
+        assert summary["counters"]["accepted"] == sims * steps * 2, summary["counters"]
+        assert summary["counters"]["misrouted"] == 0, summary["counters"]
     maxima, counts = results(tmp_path / "study", steps)
     assert maxima.shape == (steps, 77)
     np.testing.assert_array_equal(maxima, expected(dump, sims, steps))
     assert (counts == sims).all(), counts
-    summary = json.loads((tmp_path / "study" / "summary.json").read_text())
     assert summary["finished"] == sims and summary["counters"]["duplicates"] == 0, summary
 
 
-def test_maximum_flavor_survives_kill_9_of_the_server(tmp_path, prefix):
+@pytest.mark.parametrize("routing,port", [("cell-blocks", 0), ("steps", 1)])
+def test_maximum_flavor_survives_kill_9_of_the_server(tmp_path, prefix, routing, port):
     sims, steps = 10, 20
-    config, dump = maximum_config(tmp_path, prefix, sims=sims, steps=steps, nx=24, ny=20, ports=(21213, 25210),
-                                  slow=True)
+    config, dump = maximum_config(tmp_path, prefix, sims=sims, steps=steps, nx=24, ny=20,
+                                  ports=(21213 + 20 * port, 25210 + 20 * port), slow=True, routing=routing)
     study = tmp_path / "study"
     launcher = start(prefix, config)
     server = f"melissa-server {config}"
