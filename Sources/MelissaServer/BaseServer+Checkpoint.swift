@@ -39,7 +39,16 @@ extension BaseServer {
     var checkpointInterval: Double { config.flavorSettings.checkpointInterval ?? 300 }
 
     /// Rank 0: every rank writes checkpoint number `sequence + 1` now.
+    ///
+    /// Not while a rank has yet to confirm the previous one (it may be dead, and mpirun sends
+    /// SIGTERM to the others when a rank dies): every rank keeps two checkpoints, so writing
+    /// another would leave rank 0 with none in common with that rank. A stop then goes without
+    /// a final checkpoint, and the restart resumes from the last common one (exactly once still).
     func requestCheckpoint(thenStop: Bool) throws {
+        guard checkpointPending.isEmpty else {
+            log.event("no \(thenStop ? "final " : "")checkpoint: rank(s) \(checkpointPending.sorted().map(String.init).joined(separator: ", ")) have not confirmed checkpoint \(checkpointSequence) (one may be dead); another would leave no checkpoint every rank holds")
+            return
+        }
         checkpointSequence += 1
         lastCheckpoint = Self.now()
         checkpointPending = Set(1..<max(1, commSize))
@@ -218,7 +227,7 @@ extension BaseServer {
         }
         for (f, size) in sizes.enumerated() where size != UInt64.max {
             fieldLayouts[f] = FieldLayout(globalSize: size,
-                                          block: BlockPartition(globalSize: size, serverCount: commSize).block(rank))
+                                          block: routing.block(globalSize: size, rank: rank, serverCount: commSize))
         }
         let groups = try base.u64Array(field: "redrawn groups")
         let draws = try base.u64Array(field: "draws")
