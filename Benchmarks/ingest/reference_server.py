@@ -29,7 +29,8 @@ import zmq
 from iterative_stats.iterative_moments import IterativeMoments
 
 PROTOCOL_VERSION = 1   # data channel
-HANDSHAKE_VERSION = 2  # handshake channel
+HANDSHAKE_VERSION = 3  # handshake channel
+ROUTING_CELL_BLOCKS = 0  # data split into one block of cells per server rank (docs/PROTOCOL.md section 5)
 DATA_MECHANISM_CURVE = 1  # the reference has no keys: clients without a keys dir connect unauthenticated
 HEADER = struct.Struct("<4sHHIIIIQQQ")  # magic, version, kind, sim, step, field, rank, global, offset, count
 assert HEADER.size == 48
@@ -41,7 +42,8 @@ def encode_string(s):
 
 
 def handshake_reply(ranks, steps, fields, endpoints):
-    body = b"MLSH" + struct.pack("<HHIIIII", HANDSHAKE_VERSION, 2, ranks, steps, 0, DATA_MECHANISM_CURVE, len(fields))
+    body = b"MLSH" + struct.pack("<HHIIIIII", HANDSHAKE_VERSION, 2, ranks, steps, 0, DATA_MECHANISM_CURVE,
+                                 ROUTING_CELL_BLOCKS, len(fields))
     return body + b"".join(encode_string(f) for f in fields) + b"".join(encode_string(e) for e in endpoints)
 
 

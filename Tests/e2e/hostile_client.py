@@ -33,7 +33,7 @@ import numpy as np
 import zmq
 
 VERSION = 1            # data channel
-HANDSHAKE_VERSION = 2  # handshake channel (its reply names the data mechanism)
+HANDSHAKE_VERSION = 3  # handshake channel (its reply names the data mechanism and the routing)
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
 POISON = 1.0e12  # hostile payloads: any of them applied would wreck the mean
@@ -91,8 +91,8 @@ def decode_handshake_answer(buf):
     if out["kind"] == 3:
         out["reason"], _ = read_str(buf, 8)
     elif out["kind"] == 2:
-        m, steps, verbosity, mechanism, nfields = struct.unpack_from("<IIIII", buf, 8)
-        pos = 28
+        m, steps, verbosity, mechanism, routing, nfields = struct.unpack_from("<IIIIII", buf, 8)
+        pos = 32
         fields, endpoints = [], []
         for _ in range(nfields):
             name, pos = read_str(buf, pos)
@@ -100,7 +100,8 @@ def decode_handshake_answer(buf):
         for _ in range(m):
             ep, pos = read_str(buf, pos)
             endpoints.append(ep)
-        out.update(server_ranks=m, nb_time_steps=steps, verbosity=verbosity, data_mechanism=mechanism, fields=fields,
+        out.update(server_ranks=m, nb_time_steps=steps, verbosity=verbosity, data_mechanism=mechanism,
+                   routing=routing, fields=fields,
                    endpoints=endpoints, trailing=len(buf) - pos)
     return out
 

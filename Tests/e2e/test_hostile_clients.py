@@ -153,10 +153,10 @@ def test_bad_version_handshake_is_refused_naming_both_versions(hostile_run):
     proc, study, dump = hostile_run
     seen = json.loads((dump / "handshake.sim2.json").read_text())
     refusal = seen["version1"]  # a client of the handshake before data mechanisms
-    assert refusal["magic"] == "MLSH" and refusal["version"] == 2 and refusal["kind"] == 3, refusal
+    assert refusal["magic"] == "MLSH" and refusal["version"] == 3 and refusal["kind"] == 3, refusal
     reason = refusal["reason"]
-    assert "version 2" in reason and "version 1" in reason, reason
-    assert reason == "protocol version mismatch: peer speaks version 1, this side speaks version 2"
+    assert "version 3" in reason and "version 1" in reason, reason
+    assert reason == "protocol version mismatch: peer speaks version 1, this side speaks version 3"
     # Every other bad request got a refusal too (REP never wedged: the study went on).
     for name in ("version1_short", "garbage", "unknown_simulation", "zero_ranks", "two_frames"):
         assert seen[name]["kind"] == 3 and seen[name]["reason"], (name, seen[name])

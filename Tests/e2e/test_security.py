@@ -107,7 +107,7 @@ def test_peers_without_the_study_keys_are_refused_on_every_port(tmp_path, prefix
         script.chmod(0o755)
         hello = control_frame(1, struct.pack("<I", 2) + string("tcp://evil:1") + struct.pack("<Q", 99))
         request = control_frame(3, struct.pack("<QQII", 99, 1, 0, 1) + struct.pack("<I", 0) + string(str(script)))
-        handshake = b"MLSH" + struct.pack("<HH", 2, 1) + struct.pack("<II", 0, 1)
+        handshake = b"MLSH" + struct.pack("<HH", 3, 1) + struct.pack("<II", 0, 1)
         internal_stop = b"MLSI" + struct.pack("<HH", 1, 3)
 
         def push_all(sock, frames):
