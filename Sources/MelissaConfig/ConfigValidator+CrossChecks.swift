@@ -26,9 +26,11 @@ extension ConfigValidator {
         if let sampler = study.sampler, let maximum = sampler.maximumDimensions, let p = study.nbParameters {
             let (dimensions, overflow) = p.multipliedReportingOverflow(by: plan.drawWidth)
             if overflow || dimensions > maximum {
+                let how = plan.drawWidth == 1 ? "nb_parameters = \(p) dimensions"
+                    : "\(plan.drawWidth) × nb_parameters = \(overflow ? "too many" : String(dimensions)) dimensions"
                 issues.add(path.appending("sampler"),
                            "'\(sampler.rawValue)' supports at most \(maximum) sampled dimensions; this study samples "
-                           + "\(overflow ? "too many" : String(dimensions)); use 'uniform' or 'lhs'")
+                           + "\(how); use 'uniform' or 'lhs'")
             }
         }
     }
@@ -41,14 +43,15 @@ extension ConfigValidator {
     static func checkStudyAgainstSA(_ study: StudyContext, sobolIndices: Bool?, path: ConfigPath,
                                     issues: IssueCollector) {
         guard let sobol = sobolIndices else { return }
-        if sobol {
-            checkSobolGroupSize(study, path: path, issues: issues)
-            checkSobolSimulationCount(study, path: path, issues: issues)
-        } else if let groupSize = study.groupSize, let sweepSize = study.sweepSize, groupSize > sweepSize {
-            issues.add(path.appending("group_size"),
-                       "must not exceed parameter_sweep_size (\(sweepSize)), got \(groupSize)")
+        guard sobol else {
+            // Without Sobol the statistics flavor draws one simulation at a time: the generic rules.
+            checkStudyAgainstPlan(study, plan: .independent, flavor: FlavorSpec.sensitivityAnalysis.name,
+                                  path: path, issues: issues)
+            return
         }
-        checkSamplerDimensions(study, sobol: sobol, path: path, issues: issues)
+        checkSobolGroupSize(study, path: path, issues: issues)
+        checkSobolSimulationCount(study, path: path, issues: issues)
+        checkSobolSamplerDimensions(study, path: path, issues: issues)
     }
 
     /// A Sobol group is the p + 2 pick-freeze simulations A, B, C_1..C_p, which must run as one job.
@@ -76,16 +79,14 @@ extension ConfigValidator {
     }
 
     /// Halton has one prime base per sampled dimension; a Sobol study samples A and B side by side (2p dimensions).
-    private static func checkSamplerDimensions(_ study: StudyContext, sobol: Bool, path: ConfigPath,
-                                               issues: IssueCollector) {
+    private static func checkSobolSamplerDimensions(_ study: StudyContext, path: ConfigPath, issues: IssueCollector) {
         guard let sampler = study.sampler, let maximum = sampler.maximumDimensions,
               let p = study.nbParameters else { return }
-        let (dimensions, overflow) = sobol ? p.multipliedReportingOverflow(by: 2) : (p, false)
+        let (dimensions, overflow) = p.multipliedReportingOverflow(by: 2)
         guard overflow || dimensions > maximum else { return }
-        let how = sobol ? "2 × nb_parameters = \(overflow ? "too many" : String(dimensions)) dimensions "
-            + "(a Sobol study samples the A and B points side by side)" : "nb_parameters = \(p) dimensions"
         issues.add(path.appending("sampler"),
-                   "'\(sampler.rawValue)' supports at most \(maximum) sampled dimensions; this study samples \(how); "
-                   + "use 'uniform' or 'lhs'")
+                   "'\(sampler.rawValue)' supports at most \(maximum) sampled dimensions; this study samples "
+                   + "2 × nb_parameters = \(overflow ? "too many" : String(dimensions)) dimensions "
+                   + "(a Sobol study samples the A and B points side by side); use 'uniform' or 'lhs'")
     }
 }

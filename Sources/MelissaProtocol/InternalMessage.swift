@@ -100,11 +100,8 @@ public enum InternalMessage: Equatable, Sendable {
         case 6:
             let group = try r.u32()
             let draw = try r.u32()
-            let n = try listLength(&r, what: "redrawn simulation count")
-            var sims: [UInt32] = []
-            sims.reserveCapacity(n)
-            for _ in 0..<n { sims.append(try r.u32()) }
-            message = .groupRedrawn(groupID: group, draw: draw, simulations: sims)
+            message = .groupRedrawn(groupID: group, draw: draw,
+                                    simulations: try simulationList(&r, what: "redrawn simulation count"))
         case 7:
             let sequence = try r.u64()
             let flag = try r.u8()
@@ -112,11 +109,8 @@ public enum InternalMessage: Equatable, Sendable {
             message = .checkpoint(sequence: sequence, thenStop: flag == 1)
         case 8:
             let round = try r.u32()
-            let n = try listLength(&r, what: "holdings query simulation count")
-            var sims: [UInt32] = []
-            sims.reserveCapacity(n)
-            for _ in 0..<n { sims.append(try r.u32()) }
-            message = .holdingsQuery(round: round, simulations: sims)
+            message = .holdingsQuery(round: round,
+                                     simulations: try simulationList(&r, what: "holdings query simulation count"))
         case 9:
             let rank = try r.u32()
             let round = try r.u32()
@@ -138,6 +132,15 @@ public enum InternalMessage: Equatable, Sendable {
     }
 
     /// A list length, checked against `Limits.maxHoldings` before anything is allocated.
+    /// A u32 count (at most `maxHoldings`) followed by that many u32 simulation ids.
+    private static func simulationList(_ r: inout ByteReader, what: String) throws(ProtocolError) -> [UInt32] {
+        let n = try listLength(&r, what: what)
+        var sims: [UInt32] = []
+        sims.reserveCapacity(n)
+        for _ in 0..<n { sims.append(try r.u32()) }
+        return sims
+    }
+
     private static func listLength(_ r: inout ByteReader, what: String) throws(ProtocolError) -> Int {
         let n = try r.u32()
         guard n <= UInt32(Limits.maxHoldings) else {

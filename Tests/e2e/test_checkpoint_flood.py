@@ -26,29 +26,52 @@ def checkpoints_written(study, rank):
         return 0
 
 
-def test_a_checkpoint_under_a_flood_restarts_with_every_piece_applied(tmp_path, prefix):
+def flooded_study(tmp_path, prefix, *, ports, launcher_port, seed, checkpoint_interval):
+    """A study of 3-rank clients sending as fast as they can to 2 server ranks slowed to a
+    steady backlog; returns (config path, study dir, running launcher)."""
     client = compile_client(prefix, tmp_path)
     cfg = base_config(tmp_path, sims=SIMS, steps=STEPS, executable=client,
                       args=["--steps", STEPS, "--cells", CELLS, "--step-ms", 0],
-                      client_ranks=3, server_ranks=2, job_limit=4, ports=(26203, 30203),
-                      simulation_timeout=20, seed=11, bounds=([0.5, 1.0], [2.0, 5.0]), fault_tolerance=True)
+                      client_ranks=3, server_ranks=2, job_limit=4, ports=ports,
+                      simulation_timeout=20, seed=seed, bounds=([0.5, 1.0], [2.0, 5.0]), fault_tolerance=True)
     cfg["study_options"]["crashes_before_redraw"] = 5
-    cfg["sa_config"] = {"mean": True, "variance": True, "min": True, "max": True,
-                        "threshold_exceedance": True, "threshold_values": THRESHOLDS, "checkpoint_interval": 0.3}
-    cfg["launcher_config"]["launcher_port"] = 26253
+    cfg["sa_config"] = {"mean": True, "variance": True, "min": True, "max": True, "threshold_exceedance": True,
+                        "threshold_values": THRESHOLDS, "checkpoint_interval": checkpoint_interval}
+    cfg["launcher_config"]["launcher_port"] = launcher_port
     config = write_config(tmp_path, cfg)
-    study = tmp_path / "study"
     env = mpi_environment()
     env["MELISSA_FAULT_INGEST_DELAY_US"] = "400"
     log = open(tmp_path / "launcher.log", "w")
     launcher = subprocess.Popen([str(prefix / "bin" / "melissa-launcher"), str(config)], stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    return config, tmp_path / "study", launcher
+
+
+def wait_for_data_on_rank1(study, deadline):
+    rank1 = study / "server.rank1.log"
+    while time.monotonic() < deadline and not (rank1.exists() and "field temperature" in rank1.read_text()):
+        time.sleep(0.02)
+
+
+def assert_fault_free_results(study):
+    """The statistics equal the numpy oracle on what the clients sent: nothing lost or doubled."""
+    got = load_results(study)
+    want = oracle(read_parameters(study), STEPS, CELLS)
+    np.testing.assert_array_equal(got["count"], want["count"], err_msg="a piece went missing across the restart")
+    for name in ("min", "max", "threshold_exceedance"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    scale = want["_scale"]
+    for name, floor in (("mean", scale), ("variance", scale ** 2)):
+        assert (np.abs(got[name] - want[name]) <= 1e-12 * (np.abs(want[name]) + floor)).all(), name
+
+
+def test_a_checkpoint_under_a_flood_restarts_with_every_piece_applied(tmp_path, prefix):
+    config, study, launcher = flooded_study(tmp_path, prefix, ports=(26203, 30203), launcher_port=26253, seed=11,
+                                            checkpoint_interval=0.3)
     try:
         # Once data flows (a backlog on rank 1), kill rank 1 right after its second checkpoint from then.
         deadline = time.monotonic() + 120
-        rank1 = study / "server.rank1.log"
-        while time.monotonic() < deadline and not (rank1.exists() and "field temperature" in rank1.read_text()):
-            time.sleep(0.02)
+        wait_for_data_on_rank1(study, deadline)
         base = checkpoints_written(study, 1)
         while time.monotonic() < deadline and checkpoints_written(study, 1) < base + 2:
             time.sleep(0.005)
@@ -66,14 +89,7 @@ def test_a_checkpoint_under_a_flood_restarts_with_every_piece_applied(tmp_path, 
     # the restart shared no checkpoint with it (a silent restart from scratch).
     log = (study / "server.rank0.log").read_text()
     assert "restored checkpoint" in log and "from scratch" not in log, log
-    got = load_results(study)
-    want = oracle(read_parameters(study), STEPS, CELLS)
-    np.testing.assert_array_equal(got["count"], want["count"], err_msg="a piece went missing across the restart")
-    for name in ("min", "max", "threshold_exceedance"):
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
-    scale = want["_scale"]
-    for name, floor in (("mean", scale), ("variance", scale ** 2)):
-        assert (np.abs(got[name] - want[name]) <= 1e-12 * (np.abs(want[name]) + floor)).all(), name
+    assert_fault_free_results(study)
 
 
 def test_a_sigusr1_checkpoint_under_a_flood_then_kill_9_of_the_server_gives_the_fault_free_results(tmp_path, prefix):
@@ -81,27 +97,11 @@ def test_a_sigusr1_checkpoint_under_a_flood_then_kill_9_of_the_server_gives_the_
     SIGUSR1 while the ranks are flooded, then every server process killed with SIGKILL; the
     restarted server resumes from that checkpoint and the results equal the fault-free ones
     (the numpy oracle on what the clients sent)."""
-    client = compile_client(prefix, tmp_path)
-    cfg = base_config(tmp_path, sims=SIMS, steps=STEPS, executable=client,
-                      args=["--steps", STEPS, "--cells", CELLS, "--step-ms", 0],
-                      client_ranks=3, server_ranks=2, job_limit=4, ports=(26207, 30207),
-                      simulation_timeout=20, seed=17, bounds=([0.5, 1.0], [2.0, 5.0]), fault_tolerance=True)
-    cfg["study_options"]["crashes_before_redraw"] = 5
-    cfg["sa_config"] = {"mean": True, "variance": True, "min": True, "max": True,
-                        "threshold_exceedance": True, "threshold_values": THRESHOLDS, "checkpoint_interval": 100000}
-    cfg["launcher_config"]["launcher_port"] = 26257
-    config = write_config(tmp_path, cfg)
-    study = tmp_path / "study"
-    env = mpi_environment()
-    env["MELISSA_FAULT_INGEST_DELAY_US"] = "400"
-    log = open(tmp_path / "launcher.log", "w")
-    launcher = subprocess.Popen([str(prefix / "bin" / "melissa-launcher"), str(config)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    config, study, launcher = flooded_study(tmp_path, prefix, ports=(26207, 30207), launcher_port=26257, seed=17,
+                                            checkpoint_interval=100000)
     try:
         deadline = time.monotonic() + 120
-        rank1 = study / "server.rank1.log"
-        while time.monotonic() < deadline and not (rank1.exists() and "field temperature" in rank1.read_text()):
-            time.sleep(0.02)
+        wait_for_data_on_rank1(study, deadline)
         ranks = server_rank_processes(config)
         assert sorted(ranks) == [0, 1], ranks
         # Rank 0 coordinates a checkpoint on SIGUSR1; wait until both ranks wrote it, mid-flood.
@@ -121,11 +121,4 @@ def test_a_sigusr1_checkpoint_under_a_flood_then_kill_9_of_the_server_gives_the_
     log = (study / "server.rank0.log").read_text()
     assert "received SIGUSR1" in log, log
     assert "restored checkpoint 1" in log and "from scratch" not in log, log
-    got = load_results(study)
-    want = oracle(read_parameters(study), STEPS, CELLS)
-    np.testing.assert_array_equal(got["count"], want["count"], err_msg="a piece went missing across the restart")
-    for name in ("min", "max", "threshold_exceedance"):
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
-    scale = want["_scale"]
-    for name, floor in (("mean", scale), ("variance", scale ** 2)):
-        assert (np.abs(got[name] - want[name]) <= 1e-12 * (np.abs(want[name]) + floor)).all(), name
+    assert_fault_free_results(study)
