@@ -125,7 +125,7 @@ def test_the_study_runs_on_oar_and_every_job_terminates_with_exit_code_0(workdir
 def test_a_job_deleted_with_oardel_is_failed_and_run_again(workdir, job_user, oar_prefix):
     prefix = oar_prefix
     sims = 3
-    config, _ = oar_config(workdir, prefix, job_user, sims=sims, steps=30, substeps=60000, ports=(20503, 20600),
+    config, _ = oar_config(workdir, prefix, job_user, sims=sims, steps=30, substeps=240000, ports=(20503, 20600),
                            fault_tolerance=True)
     launcher = start_launcher(prefix, config, job_user)
     deleted = []
