@@ -50,9 +50,15 @@ let package = Package(
         .target(name: "MelissaMaximum",
                 dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig",
                                "MelissaTransport"]),
+        // The deep-learning flavor: sample buffers and the feed of PyTorch trainer processes
+        // (their Python side, melissa_dl, is in Sources/MelissaDLPython; Scripts/build.sh installs it).
+        .target(name: "MelissaDeepLearning",
+                dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig",
+                               "MelissaTransport"]),
         // The flavors this build ships, listed once for both executables (server_class registry).
         .target(name: "MelissaFlavors",
-                dependencies: ["MelissaConfig", "MelissaServer", "MelissaSensitivity", "MelissaMaximum"]),
+                dependencies: ["MelissaConfig", "MelissaServer", "MelissaSensitivity", "MelissaMaximum",
+                               "MelissaDeepLearning"]),
         // Scheduler backends the launcher drives (openmpi for now).
         .target(name: "MelissaSchedulers", dependencies: ["MelissaConfig"]),
         // The launcher: starts the server, runs the jobs it asks for, forwards states.
@@ -92,6 +98,8 @@ let package = Package(
                     dependencies: ["MelissaServer", "MelissaCheckpoint", "MelissaConfig", "MelissaProtocol", "MelissaTransport"]),
         .testTarget(name: "MelissaSensitivityTests", dependencies: ["MelissaSensitivity", "MelissaCheckpoint"]),
         .testTarget(name: "MelissaFlavorsTests", dependencies: ["MelissaFlavors", "MelissaConfig"]),
+        .testTarget(name: "MelissaDeepLearningTests",
+                    dependencies: ["MelissaDeepLearning", "MelissaCheckpoint", "MelissaConfig", "MelissaFlavors"]),
         .testTarget(name: "MelissaClientTests", dependencies: ["MelissaClient"]),
         .testTarget(name: "MelissaStatisticsTests", dependencies: ["MelissaStatistics"]),
         .testTarget(name: "MelissaNetCDFTests", dependencies: ["MelissaNetCDF"]),

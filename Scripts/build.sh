@@ -2,7 +2,7 @@
 # Builds the project in release mode and installs it under a prefix (default <repo>/build):
 #   bin/melissa-launcher  bin/melissa-server  bin/melissa-config  bin/heat2d... (examples)
 #   lib/libmelissa.so.<version> (+ .so.<major>, .so links)  lib/libmelissaf.a  lib/pkgconfig/melissa.pc
-#   lib/python/melissa_api.py  include/melissa/api.h  include/melissa_api.h  (C, C++)
+#   lib/python/melissa_api.py  lib/python/melissa_dl/  include/melissa/api.h  include/melissa_api.h  (C, C++)
 #   include/melissa/api.f90  include/melissa_api.f90  include/melissa.mod  (Fortran)
 #   share/melissa/ClientTemplates/  share/melissa/examples/<name>/
 # Idempotent: a rerun rebuilds incrementally and replaces the installed files.
@@ -160,6 +160,12 @@ install_file 644 "$repo/Sources/MelissaFortran/melissa.f90" "$prefix/share/melis
 # The Python module, next to the library it loads (PYTHONPATH=<prefix>/lib/python).
 install -d "$prefix/lib/python"
 install_file 644 "$repo/Sources/MelissaPython/melissa_api.py" "$prefix/lib/python/melissa_api.py"
+# The deep-learning flavor's trainer package; melissa-server puts <prefix>/lib/python on its
+# trainers' PYTHONPATH.
+install -d "$prefix/lib/python/melissa_dl"
+for module in "$repo"/Sources/MelissaDLPython/melissa_dl/*.py; do
+  install_file 644 "$module" "$prefix/lib/python/melissa_dl/$(basename "$module")"
+done
 
 # MPI flags are recorded now, so a simulation compiles against the MPI libmelissa.so links.
 if pkg-config --exists ompi 2>/dev/null; then

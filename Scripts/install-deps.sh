@@ -18,8 +18,12 @@
 #   slurm    Slurm and munge, for the one-node Slurm of Scripts/slurm-cluster.sh
 #   oar      OAR 2.5, PostgreSQL and OpenSSH's server, for Scripts/oar-cluster.sh
 #   browser  headless Chromium, which renders the status page in its test
-#   test     what Scripts/test.sh uses: build python mpi4py slurm oar browser, without the groups
-#            that MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1 or MELISSA_SKIP_BROWSER=1 skip
+#   torch    PyTorch and safetensors in that .venv, for the deep-learning flavor's trainers
+#            (PyPI's torch brings its CUDA libraries, about 5 GB, and runs on the CPU here;
+#            implies python)
+#   test     what Scripts/test.sh uses: build python mpi4py torch slurm oar browser, without the
+#            groups that MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1, MELISSA_SKIP_BROWSER=1 or
+#            MELISSA_SKIP_TORCH=1 skip
 #
 # Environment: MELISSA_VENV (default <repo>/.venv) is where the python group installs.
 set -euo pipefail
@@ -36,9 +40,12 @@ declare -A DEBIAN=(
   [slurm]="slurmctld slurmd slurm-client munge"
   [oar]="oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server"
   [browser]="chromium"
+  [torch]=""
 )
 # Python modules the tests import, as "module:PyPI name".
 PYTHON=(numpy:numpy pytest:pytest zmq:pyzmq netCDF4:netCDF4 iterative_stats:iterative-stats)
+# What the deep-learning flavor's trainers import besides numpy and pyzmq.
+TORCH=(torch:torch safetensors:safetensors)
 # mpi4py must wrap the MPI that libmelissa.so links: a binary wheel may bring its own MPI, so
 # it is built from source with mpicc (as mpi4py's documentation describes) and checked.
 MPI4PY_CHECK='from mpi4py import MPI; import sys; sys.exit(0 if "Open MPI" in MPI.Get_library_version() else 1)'
@@ -56,11 +63,13 @@ expand() {
         wanted+=(build python mpi4py)
         [ "${MELISSA_SKIP_SLURM:-0}" = 1 ] || wanted+=(slurm)
         [ "${MELISSA_SKIP_OAR:-0}" = 1 ] || wanted+=(oar)
-        [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser) ;;
-      all) wanted+=(build python mpi4py slurm oar browser) ;;
+        [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser)
+        [ "${MELISSA_SKIP_TORCH:-0}" = 1 ] || wanted+=(torch) ;;
+      all) wanted+=(build python mpi4py torch slurm oar browser) ;;
       mpi4py) wanted+=(build python mpi4py) ;;
+      torch) wanted+=(python torch) ;;
       build|python|slurm|oar|browser) wanted+=("$g") ;;
-      *) die "unknown group '$g' (groups: build python mpi4py slurm oar browser test all)" ;;
+      *) die "unknown group '$g' (groups: build python mpi4py torch slurm oar browser test all)" ;;
     esac
   done
   groups=()
@@ -122,16 +131,21 @@ install_debian() {
   rm -f "$log"
 }
 
-install_python() {
+install_python() { install_pypi python "${PYTHON[@]}"; }
+install_torch() { install_pypi torch "${TORCH[@]}"; }
+
+# install_pypi GROUP MODULE:PACKAGE...: installs the packages whose module does not import.
+install_pypi() {
+  local group=$1; shift
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || die "python3 -m venv $venv failed (is python3-venv installed?)"
   fi
   local need=() entry
-  for entry in "${PYTHON[@]}"; do
+  for entry in "$@"; do
     "$venv/bin/python" -c "import ${entry%%:*}" 2>/dev/null || need+=("${entry#*:}")
   done
   [ ${#need[@]} -eq 0 ] && return 0
-  echo "install-deps: python: installing ${need[*]} into $venv"
+  echo "install-deps: $group: installing ${need[*]} into $venv"
   local log; log=$(mktemp /tmp/melissa-install-deps.XXXXXX.log)
   if ! "$venv/bin/pip" install -q --disable-pip-version-check "${need[@]}" >>"$log" 2>&1; then
     local p
@@ -140,7 +154,7 @@ install_python() {
         tail -n 5 "$log" >&2; die "cannot install the PyPI package '$p' into $venv; full log: $log"; }
     done
   fi
-  for entry in "${PYTHON[@]}"; do
+  for entry in "$@"; do
     "$venv/bin/python" -c "import ${entry%%:*}" 2>>"$log" \
       || die "the PyPI package '${entry#*:}' installed but 'import ${entry%%:*}' fails (log: $log)"
   done
@@ -178,7 +192,7 @@ case $mode in
   install)
     install_debian "${groups[@]}"
     for g in "${groups[@]}"; do
-      case $g in python) install_python ;; mpi4py) install_mpi4py ;; esac
+      case $g in python) install_python ;; mpi4py) install_mpi4py ;; torch) install_torch ;; esac
     done
     exit 0 ;;
 esac

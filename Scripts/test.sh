@@ -5,8 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # Everything the suite uses, before anything starts: compilers and libraries, the .venv of
-# the oracles, Slurm, OAR and Chromium (MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1 and
-# MELISSA_SKIP_BROWSER=1 leave out a group and the tests that need it).
+# the oracles, PyTorch, Slurm, OAR and Chromium (MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1,
+# MELISSA_SKIP_BROWSER=1 and MELISSA_SKIP_TORCH=1 leave out a group and the tests that need it).
 Scripts/install-deps.sh test
 source Scripts/mpi-env.sh
 # Test clusters this script starts are stopped at exit, whatever happens.

@@ -36,6 +36,10 @@ public struct ClientSettings: Equatable, Sendable {
     /// The study's keys from `$MELISSA_STUDY_DIR/keys` when that directory exists (every
     /// study the launcher runs has one); nil connects without CURVE.
     public var credentials: ClientCredentials?
+    /// `MELISSA_OFFLINE` (`1`): the study runs offline (`study_options.offline`); nothing is
+    /// connected or sent, and melissa_init, melissa_send and melissa_finalize only check their
+    /// arguments.
+    public var offline = false
 
     /// Default handshake timeout in seconds.
     public static let defaultConnectTimeout: Double = 60
@@ -57,7 +61,9 @@ public struct ClientSettings: Equatable, Sendable {
     /// Reads and validates the `MELISSA_*` variables; errors name the variable and what was expected.
     public init(environment: [String: String]) throws(ClientError) {
         simulationID = try Self.simulationID(environment)
-        serverAddress = try Self.serverAddress(environment)
+        offline = try Self.offline(environment)
+        // Offline, no server is reached: its address is not needed.
+        serverAddress = offline && environment["MELISSA_SERVER_ADDRESS"] == nil ? "" : try Self.serverAddress(environment)
         connectTimeout = try Self.timeout(environment, name: "MELISSA_CONNECT_TIMEOUT", default: Self.defaultConnectTimeout)
         sendHighWaterMark = try Self.highWaterMark(environment)
         finalizeTimeout = try Self.timeout(environment, name: "MELISSA_FINALIZE_TIMEOUT", default: Self.defaultFinalizeTimeout)
@@ -89,6 +95,15 @@ public struct ClientSettings: Equatable, Sendable {
             throw .invalidEnvironment(variable: name, value: raw, expected: expected)
         }
         return id
+    }
+
+    private static func offline(_ env: [String: String]) throws(ClientError) -> Bool {
+        let name = "MELISSA_OFFLINE"
+        switch env[name] {
+        case nil, "", "0": return false
+        case "1": return true
+        case let value?: throw .invalidEnvironment(variable: name, value: value, expected: "1 (offline study) or 0")
+        }
     }
 
     private static func serverAddress(_ env: [String: String]) throws(ClientError) -> String {

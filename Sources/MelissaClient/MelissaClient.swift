@@ -80,7 +80,8 @@ public final class MelissaClient {
         guard localSize >= 0, UInt64(localSize) <= Limits.maxValuesPerMessage else {
             throw .invalidLocalSize(field: name, size: localSize, limit: Limits.maxValuesPerMessage)
         }
-        let reply = try connectIfNeeded()
+        // Offline: no handshake, no sockets; sends check their arguments and go nowhere.
+        let reply = settings.offline ? nil : try connectIfNeeded()
         let globalSize: Int64
         let offset: Int64
         do {
@@ -89,13 +90,13 @@ public final class MelissaClient {
         } catch {
             throw .mpi(error, during: "summing the local sizes of field '\(name)'")
         }
-        let index = reply.fieldNames.firstIndex(of: name).map { UInt32($0) }
-        if index == nil && rank == 0 {
+        let index = reply?.fieldNames.firstIndex(of: name).map { UInt32($0) }
+        if let reply, index == nil && rank == 0 {
             diagnostics("warning: field '\(name)' is not in the study's field_names "
                         + "[\(reply.fieldNames.joined(separator: ", "))]; its data is not sent")
         }
         let plan = RedistributionPlan(globalSize: UInt64(globalSize), localOffset: UInt64(offset),
-                                      localSize: localSize, serverCount: dataSockets.count, clientRank: rank)
+                                      localSize: localSize, serverCount: max(1, dataSockets.count), clientRank: rank)
         fields[name] = FieldStream(name: name, index: index, plan: plan)
         fieldOrder.append(name)
     }

@@ -5,7 +5,7 @@ enum ConfigSchema {
                            "launcher_config", "client_config", "server_config"]
     static let studyOptions = ["field_names", "parameter_sweep_size", "nb_parameters", "nb_time_steps", "seed",
                                "simulation_timeout", "crashes_before_redraw", "max_redraws", "verbosity", "group_size",
-                               "l_bounds", "u_bounds", "zmq_hwm", "sampler", "field_sizes"]
+                               "l_bounds", "u_bounds", "zmq_hwm", "sampler", "field_sizes", "offline"]
     static let saConfig = ["mean", "variance", "skewness", "kurtosis", "min", "max", "threshold_exceedance",
                            "threshold_values", "quantiles", "quantile_values", "sobol_indices",
                            "sobol_convergence_width", "covariance_pairs", "report_probes", "cache_limit_mb",

@@ -33,6 +33,7 @@ extension ConfigValidator {
         let zmqHWM = r.int("zmq_hwm", required: false, range: 0...Int(Int32.max))
         let sampler = r.choice("sampler", required: false, as: SamplerKind.self)
         let fieldSizes = r.intArray("field_sizes", required: false, range: 1...ConfigDefaults.maximumFieldSize)
+        let offline = r.bool("offline", required: false)
 
         if let fieldNames {
             checkFieldNames(fieldNames, path: path.appending("field_names"), issues: issues)
@@ -60,7 +61,7 @@ extension ConfigValidator {
             maxRedraws: maxRedraws ?? ConfigDefaults.maxRedraws,
             verbosity: verbosity ?? ConfigDefaults.studyVerbosity, groupSize: groupSize ?? ConfigDefaults.groupSize,
             lBounds: lBounds, uBounds: uBounds, zmqHWM: zmqHWM ?? ConfigDefaults.zmqHWM,
-            sampler: sampler ?? ConfigDefaults.sampler, fieldSizes: fieldSizes)
+            sampler: sampler ?? ConfigDefaults.sampler, fieldSizes: fieldSizes, offline: offline ?? false)
         return reading
     }
 

@@ -7,11 +7,23 @@ public protocol FlavorSettings: Sendable {
     var checkpointInterval: Double? { get }
     /// Whether `other` holds the same settings (`StudyConfig` equality).
     func isEqual(to other: any FlavorSettings) -> Bool
+    /// A copy whose relative file paths are joined to `directory` (the config file's), as
+    /// `StudyConfig.load` does for the core keys; `ConfigPaths.resolve` does the join.
+    func resolvingPaths(relativeTo directory: String) -> any FlavorSettings
 }
 
 extension FlavorSettings {
     public func samplingPlan(nbParameters: Int) -> SamplingPlan { .independent }
     public var checkpointInterval: Double? { nil }
+    public func resolvingPaths(relativeTo directory: String) -> any FlavorSettings { self }
+}
+
+/// The path join the config applies to relative paths, for flavors that hold paths of their own.
+public enum ConfigPaths {
+    /// `path` if absolute, else `directory/path` normalized (lexically, no file-system access).
+    public static func resolve(_ path: String, against directory: String) -> String {
+        PathResolution.resolve(path, against: directory)
+    }
 }
 
 extension FlavorSettings where Self: Equatable {

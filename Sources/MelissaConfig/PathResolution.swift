@@ -1,5 +1,6 @@
 extension StudyConfig {
-    /// A copy with a relative `output_dir`, and a relative `executable_command` that contains a `/`, joined to `configDirectory`.
+    /// A copy with a relative `output_dir`, a relative `executable_command` that contains a `/`,
+    /// and the flavor's own relative paths joined to `configDirectory`.
     ///
     /// Absolute paths and bare command names (looked up on `PATH` at run time) are kept as
     /// they are. The join is lexical: `.` components and repeated slashes are removed, `..`
@@ -13,7 +14,8 @@ extension StudyConfig {
         }
         return StudyConfig(outputDir: PathResolution.resolve(outputDir, against: configDirectory),
                            serverClass: serverClass, serverFilename: serverFilename, studyOptions: studyOptions,
-                           flavorSettings: flavorSettings, launcherConfig: launcherConfig, clientConfig: client,
+                           flavorSettings: flavorSettings.resolvingPaths(relativeTo: configDirectory),
+                           launcherConfig: launcherConfig, clientConfig: client,
                            serverConfig: serverConfig, canonicalJSON: canonicalJSON)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Typed reads of a flavor's config section, every problem reported with its key path (the
 /// same rules and messages as the core sections). A read returns nil when the key is absent
 /// or invalid; an invalid value is already reported, so a nil is never a silent default.
@@ -42,6 +44,17 @@ public struct SectionReader {
     public func choice<E: RawRepresentable & CaseIterable>(_ key: String, required: Bool = false,
                                                           as type: E.Type) -> E? where E.RawValue == String {
         reader.choice(key, required: required, as: type)
+    }
+    /// An object, returned as compact JSON text with sorted keys (handed on as it is, for
+    /// settings the flavor passes to user code without interpreting them).
+    public func objectJSON(_ key: String, required: Bool = false) -> String? {
+        guard let object = reader.object(key, required: required) else { return nil }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+              let text = String(data: data, encoding: .utf8) else {
+            report(key, "cannot be written back as JSON")
+            return nil
+        }
+        return text
     }
     /// Reports a problem with `key` of this section (a rule that joins several keys, say).
     public func report(_ key: String, _ message: String) {

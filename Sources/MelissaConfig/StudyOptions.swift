@@ -33,6 +33,10 @@ public struct StudyOptions: Sendable, Equatable {
     /// When given, the server checks its memory before the study starts and refuses clients that send another size.
     public var fieldSizes: [Int]?
 
+    /// `offline`: run the sweep without streaming (Melissa's offline mode): clients send
+    /// nothing, and a simulation is finished when its job exits 0. Makes validation sets.
+    public var offline: Bool
+
     /// Creates study options; values are not validated here (parsing validates).
     public init(fieldNames: [String], parameterSweepSize: Int, nbParameters: Int, nbTimeSteps: Int,
                 seed: Int = ConfigDefaults.seed,
@@ -44,7 +48,7 @@ public struct StudyOptions: Sendable, Equatable {
                 lBounds: [Double], uBounds: [Double],
                 zmqHWM: Int = ConfigDefaults.zmqHWM,
                 sampler: SamplerKind = ConfigDefaults.sampler,
-                fieldSizes: [Int]? = nil) {
+                fieldSizes: [Int]? = nil, offline: Bool = false) {
         self.fieldNames = fieldNames
         self.parameterSweepSize = parameterSweepSize
         self.nbParameters = nbParameters
@@ -60,5 +64,6 @@ public struct StudyOptions: Sendable, Equatable {
         self.zmqHWM = zmqHWM
         self.sampler = sampler
         self.fieldSizes = fieldSizes
+        self.offline = offline
     }
 }

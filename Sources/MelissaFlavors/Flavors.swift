@@ -1,4 +1,5 @@
 import MelissaConfig
+import MelissaDeepLearning
 import MelissaMaximum
 import MelissaSensitivity
 import MelissaServer
@@ -7,7 +8,7 @@ import MelissaServer
 /// a config against the same flavors the server runs. A new flavor adds one line here.
 public enum Flavors {
     /// The flavors, the default (`sensitivity-analysis`) first.
-    public static let all: [ServerFlavor] = [SensitivityServer.flavor, MaximumServer.flavor]
+    public static let all: [ServerFlavor] = [SensitivityServer.flavor, MaximumServer.flavor, DeepLearningServer.flavor]
 
     /// Their config entries, for `StudyConfig.load(path:flavors:)`.
     public static let registry = FlavorRegistry(all.map(\.spec))

@@ -103,9 +103,15 @@ extension BaseServer {
             case let .jobState(group, state, code, reason):
                 log.log(.debug, "group \(group) is \(state) (exit code \(code)) \(reason)")
                 if state == .running { jobStarted[group] = Self.now() }
+                let finishedBefore = coordinator.finishedCount
                 let outcomes = coordinator.jobChanged(group: group, state: state, exitCode: code,
                                                       reason: reason, now: Self.now())
                 try handle(outcomes)
+                if coordinator.finishedCount != finishedBefore {
+                    // Offline: the job's exit 0 finished its simulations (no data to wait for).
+                    log.event("group \(group) finished offline (\(coordinator.finishedCount)/\(coordinator.simulationCount))")
+                    try afterProgress()
+                }
                 try sendHoldingsQueries()
                 try submitGroups()
             case .ping:
@@ -158,7 +164,10 @@ extension BaseServer {
                                             serverAddress: connectionEndpoint, studyDirectory: studyDirectory,
                                             executable: client.executableCommand,
                                             defaultArguments: client.commandDefaultArgs,
-                                            preprocessing: client.preprocessingCommands)
+                                            // Offline clients are told through their environment
+                                            // (any template has {{PREPROCESSING}}).
+                                            preprocessing: (config.studyOptions.offline ? ["export MELISSA_OFFLINE=1"] : [])
+                                                + client.preprocessingCommands)
                 members.append(JobMember(simulationID: UInt32(s), script: path))
             }
             log.log(.info, "requesting group \(group): simulations \(members.map(\.simulationID))")
@@ -192,6 +201,20 @@ extension BaseServer {
         if !stopping, now - lastLauncherMessage > 2 * config.launcherConfig.serverTimeout {
             log.error("no message from the launcher for \(Int(now - lastLauncherMessage)) s: ending the study")
             endStudy(reason: "lost the launcher")
+        }
+    }
+
+    /// Rank 0, from a flavor's long `finish()` (training after the last simulation): answers
+    /// the launcher and sends its pings, so the study is not taken for lost while the flavor
+    /// works. Other ranks return at once. Not collective; no data or handshake is served.
+    public func keepLauncherInformed() throws {
+        guard rank == 0 else { return }
+        let ready = try transport.poll(timeoutMilliseconds: 0)
+        if ready.contains(.launcher) { try drainLauncher() }
+        let now = Self.now()
+        if now - lastPingSent >= pingPeriod {
+            lastPingSent = now
+            try sendToLauncher(.ping)
         }
     }
 

@@ -42,6 +42,7 @@ extension BaseServer {
         summary["faults"] = ["resubmitted": faults.resubmitted, "redrawn": faults.redrawn, "given_up": faults.givenUp,
                              "server_restarts": serverRestarts]
         do { try writeFaultReport() } catch { recordError("cannot write faults.json: \(error)") }
+        for (key, value) in summaryExtras() where summary[key] == nil { summary[key] = value }
         summary["ingest"] = window.summary
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])

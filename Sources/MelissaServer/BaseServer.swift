@@ -148,6 +148,7 @@ open class BaseServer {
                                                      maxRedraws: options.maxRedraws,
                                                      redrawWholeGroup: config.samplingPlan.joined),
                                        routing: routing, nbTimeSteps: options.nbTimeSteps)
+        coordinator.offline = options.offline
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         let (myRank, restarts) = (rank, serverRestarts)
@@ -294,6 +295,15 @@ open class BaseServer {
     /// Called on rank 0 at the end of the study, after the counters are summed and before the
     /// launcher is told: a flavor writes its report here.
     open func studyWillEnd(_ summary: StudySummary) throws {}
+
+    /// Rank 0, at the end of the study: entries the flavor adds to `summary.json` (JSON values:
+    /// strings, numbers, booleans, arrays, dictionaries, NSNull). Not collective.
+    open func summaryExtras() -> [String: Any] { [:] }
+
+    /// The number of the checkpoint being written (inside `checkpointSections`) or the one
+    /// restored (inside `restoreCheckpoint`): the same on every rank, so a flavor can name
+    /// files that belong to one checkpoint.
+    public var checkpointNumber: UInt64 { checkpointSequence }
 
     /// Tells rank 0 whether this rank's statistics have converged (a flavor's early-stop
     /// test, e.g. narrow Sobol intervals). The study ends once every rank says so.

@@ -117,6 +117,10 @@ public struct StudyCoordinator {
     /// `nb_time_steps`, for which ranks receive steps under `routing`.
     public let nbTimeSteps: Int
 
+    /// `study_options.offline`: nothing is streamed, so a simulation is finished as soon as its
+    /// job exits 0 (Melissa's offline mode); failures are handled as usual.
+    public var offline = false
+
     public internal(set) var states: [SimulationState]
     public internal(set) var records: [UInt32: GroupRecord] = [:]
     var completeRanks: [UInt32: Bitset] = [:]
@@ -351,6 +355,8 @@ public struct StudyCoordinator {
             switch (states[s], state) {
             case (.submitted, .running):
                 states[s] = .running
+            case (.submitted, .terminated), (.running, .terminated) where offline:
+                finish(UInt32(s))
             case (.submitted, .terminated), (.running, .terminated):
                 states[s] = .awaitingData(deadline: now + dataGrace)
                 probe([UInt32(s)], now: now)

@@ -42,7 +42,7 @@ final class FlavorRegistryTests: XCTestCase {
     }
 
     func testTheShippedFlavorsAreRegisteredDefaultFirst() {
-        XCTAssertEqual(Flavors.registry.names, ["sensitivity-analysis", "maximum"])
+        XCTAssertEqual(Flavors.registry.names, ["sensitivity-analysis", "maximum", "deep-learning"])
         XCTAssertEqual(FlavorRegistry.defaultName, "sensitivity-analysis")
         XCTAssertNotNil(Flavors.named("maximum"))
         XCTAssertNil(Flavors.named("max"))
@@ -77,7 +77,7 @@ final class FlavorRegistryTests: XCTestCase {
 
     func testAnUnknownServerClassGetsTheNearestRegisteredName() {
         XCTAssertEqual(issues(config(serverClass: "maximun")),
-                       ["server_class: unknown value \"maximun\"; did you mean 'maximum'? valid values: 'sensitivity-analysis', 'maximum'"])
+                       ["server_class: unknown value \"maximun\"; did you mean 'maximum'? valid values: 'sensitivity-analysis', 'maximum', 'deep-learning'"])
     }
 
     func testAConfigReadWithoutAFlavorsRegistryDoesNotKnowIt() {
