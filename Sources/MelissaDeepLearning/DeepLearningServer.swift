@@ -43,6 +43,8 @@ public final class DeepLearningServer: BaseServer {
     var backPressureLogged = false
     /// What every rank's trainer reported at the end (rank 0, for the summary).
     var trainedBatchesPerRank: [Int] = []
+    var servedBatchesPerRank: [Int] = []
+    var samplesTrainedPerRank: [Int] = []
     var trainingEnd: TrainerProtocol.TrainingDone?
 
     struct SampleKey: Hashable, Comparable {
@@ -306,8 +308,15 @@ public final class DeepLearningServer: BaseServer {
         }
         feed.locked { $0.stopRequested = true }
         let done = feed.locked { $0.done }
-        let batches = try comm.allgather(Array(String(done?.batches ?? -1).utf8))
-        trainedBatchesPerRank = batches.map { Int(String(decoding: $0, as: UTF8.self)) ?? -1 }
+        let served = feed.locked { $0.batchesServed }
+        // Per rank: steps taken (the same on every rank), batches its buffer served, samples trained.
+        let mine = "\(done?.batches ?? -1) \(served) \(done?.samples ?? 0)"
+        let all = try comm.allgather(Array(mine.utf8)).map {
+            String(decoding: $0, as: UTF8.self).split(separator: " ").map { Int($0) ?? -1 }
+        }
+        trainedBatchesPerRank = all.map { $0.first ?? -1 }
+        servedBatchesPerRank = all.map { $0.count > 1 ? $0[1] : -1 }
+        samplesTrainedPerRank = all.map { $0.count > 2 ? $0[2] : 0 }
         let failedRanks = try comm.allreduceSum(Int64(failure == nil ? 0 : 1))
         if let failure { recordError(failure) }
         if rank == 0 {
@@ -333,7 +342,8 @@ public final class DeepLearningServer: BaseServer {
              "valid_loss": report.validLoss.map(Self.jsonNumber) ?? NSNull(), "elapsed": report.elapsed]
         }
         return ["losses": losses, "batches_per_rank": trainedBatchesPerRank,
-                "samples_trained": trainingEnd?.samples ?? 0, "samples_dropped_at_end": trainingEnd?.dropped ?? 0,
+                "batches_served_per_rank": servedBatchesPerRank, "samples_trained_per_rank": samplesTrainedPerRank,
+                "samples_trained": samplesTrainedPerRank.reduce(0, +),
                 "model": trainingEnd?.modelPath ?? NSNull(), "buffer": settings.buffer.rawValue,
                 "back_pressure_seconds": backPressureSeconds]
     }

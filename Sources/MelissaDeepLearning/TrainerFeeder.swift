@@ -85,6 +85,8 @@ enum TrainerFeeder {
                 if feed.holdForCheckpoint {
                     let checkpoint = feed.checkpointToAnnounce
                     feed.checkpointToAnnounce = nil
+                    // Paced like an empty buffer: the hold ends when the loop took its snapshot.
+                    if checkpoint == nil { _ = feed.condition.wait(until: Date() + batchWait) }
                     return (.wait, feed.batchesServed - 1, feed.fieldSizes ?? [], checkpoint)
                 }
                 var outcome = feed.buffer.take(receptionOver: feed.receptionOver)
@@ -114,8 +116,12 @@ enum TrainerFeeder {
         case let .progress(progress):
             feed.locked { $0.progress.append(progress) }
             return [TrainerProtocol.reply("ok")]
-        case let .done(done):
-            feed.locked { $0.done = done; $0.condition.broadcast() }
+        case let .done(done, saved):
+            feed.locked { feed in
+                if let saved { feed.lastSaved = saved }
+                feed.done = done
+                feed.condition.broadcast()
+            }
             return [TrainerProtocol.reply("ok")]
         }
     }

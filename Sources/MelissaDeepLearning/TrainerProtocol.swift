@@ -15,8 +15,8 @@ public enum TrainerProtocol {
         case batch(saved: SavedModel?)
         /// Rank 0's loss report, every `nb_batches_update` batches.
         case progress(TrainingProgress)
-        /// Training ended on this trainer.
-        case done(TrainingDone)
+        /// Training ended on this trainer (with a checkpoint it saved on its last reply, if any).
+        case done(TrainingDone, saved: SavedModel?)
     }
 
     /// A model checkpoint the trainer wrote when asked.
@@ -86,10 +86,7 @@ public enum TrainerProtocol {
         case "hello":
             return .hello(protocolVersion: try int(object, "protocol"), pid: try int(object, "pid"))
         case "batch":
-            guard let saved = object["saved"], !(saved is NSNull) else { return .batch(saved: nil) }
-            guard let savedObject = saved as? [String: Any] else { throw DecodeError(description: "'saved' is not an object") }
-            return .batch(saved: SavedModel(sequence: try int(savedObject, "sequence"), path: try string(savedObject, "path"),
-                                            batches: try int(savedObject, "batches")))
+            return .batch(saved: try savedModel(object))
         case "progress":
             return .progress(TrainingProgress(batch: try int(object, "batch"), samples: try int(object, "samples"),
                                               trainLoss: try number(object, "train_loss"),
@@ -99,10 +96,19 @@ public enum TrainerProtocol {
         case "done":
             let path = object["model_path"] as? String
             return .done(TrainingDone(batches: try int(object, "batches"), samples: try int(object, "samples"),
-                                      dropped: (object["dropped"] as? NSNumber)?.intValue ?? 0, modelPath: path))
+                                      dropped: (object["dropped"] as? NSNumber)?.intValue ?? 0, modelPath: path),
+                         saved: try savedModel(object))
         default:
             throw DecodeError(description: "unknown op '\(op)'")
         }
+    }
+
+    /// The optional `saved` entry of a `batch` or `done` request.
+    static func savedModel(_ object: [String: Any]) throws(DecodeError) -> SavedModel? {
+        guard let saved = object["saved"], !(saved is NSNull) else { return nil }
+        guard let savedObject = saved as? [String: Any] else { throw DecodeError(description: "'saved' is not an object") }
+        return SavedModel(sequence: try int(savedObject, "sequence"), path: try string(savedObject, "path"),
+                          batches: try int(savedObject, "batches"))
     }
 
     static func int(_ object: [String: Any], _ key: String) throws(DecodeError) -> Int {
@@ -114,8 +120,8 @@ public enum TrainerProtocol {
     }
 
     static func number(_ object: [String: Any], _ key: String) throws(DecodeError) -> Double {
-        // JSON has no NaN: a diverged loss arrives as null or a string, both reported as NaN.
-        if let text = object[key] as? String, text.lowercased() == "nan" { return .nan }
+        // JSON has no NaN: a diverged loss arrives as null (melissa_dl) and is kept as NaN.
+        if object[key] is NSNull { return .nan }
         guard let number = object[key] as? NSNumber else { throw DecodeError(description: "'\(key)' is missing or not a number") }
         return number.doubleValue
     }

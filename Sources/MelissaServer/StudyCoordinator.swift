@@ -355,11 +355,13 @@ public struct StudyCoordinator {
             switch (states[s], state) {
             case (.submitted, .running):
                 states[s] = .running
-            case (.submitted, .terminated), (.running, .terminated) where offline:
-                finish(UInt32(s))
             case (.submitted, .terminated), (.running, .terminated):
-                states[s] = .awaitingData(deadline: now + dataGrace)
-                probe([UInt32(s)], now: now)
+                if offline {
+                    finish(UInt32(s))
+                } else {
+                    states[s] = .awaitingData(deadline: now + dataGrace)
+                    probe([UInt32(s)], now: now)
+                }
             case (.submitted, .failed), (.running, .failed), (.awaitingData, .failed):
                 unfinished.append(UInt32(s))
             default:

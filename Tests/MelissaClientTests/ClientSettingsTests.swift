@@ -60,6 +60,17 @@ final class ClientSettingsTests: XCTestCase {
         assertRejected(["MELISSA_STUDY_DIR": study], naming: "MELISSA_STUDY_DIR")
     }
 
+    func testOfflineNeedsNoServerAndRejectsGarbage() throws {
+        XCTAssertFalse(try settings([:]).offline)
+        XCTAssertFalse(try settings(["MELISSA_OFFLINE": "0"]).offline)
+        let offline = try settings(["MELISSA_OFFLINE": "1", "MELISSA_SERVER_ADDRESS": nil])
+        XCTAssertTrue(offline.offline)
+        XCTAssertEqual(offline.serverAddress, "")
+        assertRejected(["MELISSA_OFFLINE": "yes"], naming: "MELISSA_OFFLINE")
+        // Online, the address is still required.
+        assertRejected(["MELISSA_SERVER_ADDRESS": nil], naming: "MELISSA_SERVER_ADDRESS")
+    }
+
     func testSimulationIDMissingOrGarbage() {
         assertRejected(["MELISSA_SIMU_ID": nil], naming: "MELISSA_SIMU_ID")
         for garbage in ["", "abc", "-1", "+3", " 3", "3 ", "1.5", "4294967296", "99999999999999999999", "0x10"] {

@@ -41,7 +41,16 @@ final class TrainerProtocolTests: XCTestCase {
         XCTAssertEqual(try decode(#"{"op":"progress","batch":10,"samples":100,"train_loss":0.5,"valid_loss":null,"elapsed":1.5}"#),
                        .progress(.init(batch: 10, samples: 100, trainLoss: 0.5, validLoss: nil, elapsed: 1.5)))
         XCTAssertEqual(try decode(#"{"op":"done","batches":12,"samples":120,"dropped":3,"model_path":null}"#),
-                       .done(.init(batches: 12, samples: 120, dropped: 3, modelPath: nil)))
+                       .done(.init(batches: 12, samples: 120, dropped: 3, modelPath: nil), saved: nil))
+        XCTAssertEqual(try decode(#"{"op":"done","batches":1,"samples":8,"model_path":"/r/m","saved":{"sequence":4,"path":"/c","batches":1}}"#),
+                       .done(.init(batches: 1, samples: 8, dropped: 0, modelPath: "/r/m"),
+                             saved: .init(sequence: 4, path: "/c", batches: 1)))
+        // A diverged loss: melissa_dl sends null (JSON has no NaN).
+        guard case let .progress(diverged) = try decode(#"{"op":"progress","batch":1,"samples":8,"train_loss":null,"valid_loss":null,"elapsed":0}"#) else {
+            return XCTFail("not a progress report")
+        }
+        XCTAssertTrue(diverged.trainLoss.isNaN)
+        XCTAssertNil(diverged.validLoss)
     }
 
     func testHostileRequestsAreRefusedWithWhatWasWrong() {

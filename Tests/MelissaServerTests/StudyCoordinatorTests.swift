@@ -15,6 +15,36 @@ final class StudyCoordinatorTests: XCTestCase {
         XCTAssertEqual(c.groupsToSubmit(), [2])
     }
 
+    func testOfflineAJobExitingZeroFinishesItsSimulationsAndAFailureIsStillRetried() {
+        var c = StudyCoordinator(simulationCount: 4, groupSize: 2, jobLimit: 2, serverRanks: 2, dataGrace: 5,
+                                 policy: .init(crashesBeforeRedraw: 2))
+        c.offline = true
+        XCTAssertEqual(c.groupsToSubmit(), [0, 1])
+        _ = c.jobChanged(group: 0, state: .running, exitCode: 0, reason: "", now: 0)
+        // No rank ever reports data: the job's exit 0 is the completion.
+        XCTAssertEqual(c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 1), [])
+        XCTAssertEqual(c.finishedCount, 2)
+        XCTAssertEqual(c.states[0], .finished)
+        let outcomes = c.jobChanged(group: 1, state: .failed, exitCode: 1, reason: "", now: 2)
+        XCTAssertEqual(outcomes.count, 1)
+        guard case .retry(group: 1, simulations: [2, 3], _)? = outcomes.first else { return XCTFail("\(outcomes)") }
+        XCTAssertEqual(c.finishedCount, 2)
+        XCTAssertEqual(c.groupsToSubmit(), [1])
+        _ = c.jobChanged(group: 1, state: .terminated, exitCode: 0, reason: "", now: 3)
+        XCTAssertEqual(c.finishedCount, 4)
+        XCTAssertTrue(c.isDone)
+        XCTAssertEqual(c.faultCounts.resubmitted, 1)
+    }
+
+    func testOnlineAJobExitingZeroWaitsForTheData() {
+        var c = StudyCoordinator(simulationCount: 2, groupSize: 2, jobLimit: 1, serverRanks: 1, dataGrace: 5)
+        _ = c.groupsToSubmit()
+        _ = c.jobChanged(group: 0, state: .terminated, exitCode: 0, reason: "", now: 0)
+        XCTAssertEqual(c.finishedCount, 0)
+        XCTAssertTrue(c.rankCompleted(rank: 0, simulation: 0))
+        XCTAssertEqual(c.finishedCount, 1)
+    }
+
     func testSimulationFinishesWhenEveryRankReported() {
         var c = StudyCoordinator(simulationCount: 2, groupSize: 1, jobLimit: 2, serverRanks: 3, dataGrace: 5)
         _ = c.groupsToSubmit()

@@ -21,14 +21,13 @@ import numpy as np
 import pytest
 import torch
 import zmq
-from safetensors import safe_open
 from safetensors.torch import load_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PKG = ROOT / "Sources" / "MelissaDLPython"
 sys.path.insert(0, str(PKG))
 
-from melissa_dl import checkpoint  # noqa: E402
+from melissa_dl import TorchTrainer, checkpoint, protocol  # noqa: E402
 from melissa_dl.protocol import decode_batch  # noqa: E402
 from melissa_dl.validation import ValidationSet, write_simulation  # noqa: E402
 
@@ -105,15 +104,15 @@ class Feeder(threading.Thread):
     `script` lists the replies to successive `batch` requests: ("batch",), ("wait",),
     ("end",), or ("error", message), optionally with a checkpoint dict as second item
     ("batch", {"sequence": n, "path": p}).  After the script: `end`.  `hello_reply`
-    overrides the config reply; `silent_after_hello` makes the feeder stop answering.
+    overrides the config reply; a `silent` feeder receives `hello` and never answers.
     """
 
     def __init__(self, endpoint, config, script, batch_size, first_index=0,
-                 hello_reply=None, silent_after_hello=False, wait_delay=0.01):
+                 hello_reply=None, silent=False, wait_delay=0.01):
         super().__init__(daemon=True)
         self.endpoint, self.config, self.script = endpoint, config, list(script)
         self.batch_size, self.next_index = batch_size, first_index
-        self.hello_reply, self.silent = hello_reply, silent_after_hello
+        self.hello_reply, self.silent = hello_reply, silent
         self.wait_delay = wait_delay
         self.requests, self.progress, self.done = [], [], None
         self.batches_served = 0
@@ -163,10 +162,10 @@ class Feeder(threading.Thread):
                 self.requests.append(msg)
                 op = msg["op"]
                 if op == "hello":
-                    sock.send(json.dumps(self.hello_reply or self.config).encode())
                     if self.silent:
                         self.stop.wait()
                         return
+                    sock.send(json.dumps(self.hello_reply or self.config).encode())
                 elif op == "batch":
                     step = self.script.pop(0) if self.script else ("end",)
                     self._reply_for_batch(sock, step)
@@ -351,8 +350,9 @@ def test_two_ranks_learn_with_waits_validation_and_checkpoint(tmp_path):
     assert not list(tmp_path.glob("checkpoints/.*tmp"))  # temp file renamed away
 
 
-def test_one_rank_runs_dry_both_stop_together(tmp_path):
-    """Rank 0's feeder ends after 3 batches (with waits), rank 1 has 20: no deadlock."""
+def test_one_rank_runs_dry_the_other_trains_on_without_it(tmp_path):
+    """Rank 0's feeder ends after 3 batches (with waits), rank 1 has 20: no deadlock, and
+    rank 1's samples are all trained on, rank 0 adding zero gradients once it is done."""
     model = tmp_path / "model.py"
     model.write_text(MODEL_FILE)
     configs = [make_config(tmp_path, r, 2, model, batch_size=8, update=2) for r in range(2)]
@@ -361,12 +361,13 @@ def test_one_rank_runs_dry_both_stop_together(tmp_path):
     feeders, outs = run_world(tmp_path, configs, scripts, timeout=30)
     assert_ok(outs)
     d0, d1 = feeders[0].done, feeders[1].done
-    assert d0["batches"] == d1["batches"] == 3
-    # Rank 1 held its batch while rank 0 waited (never asked twice), and dropped the one it
-    # held when rank 0 reached the end.
-    assert feeders[1].batches_served == 4
-    assert d1["dropped"] == 8 and d0["dropped"] == 0
-    assert len(feeders[0].progress) == 1 and feeders[0].progress[0]["batch"] == 2
+    # Both ranks took part in every step: the same count, each sample trained exactly once.
+    assert d0["batches"] == d1["batches"] == 20
+    assert d0["samples"] == 3 * 8 and d1["samples"] == 20 * 8
+    assert d0["dropped"] == d1["dropped"] == 0
+    # Rank 1 held its batch while rank 0 waited (fewer rounds than PARTIAL_AFTER): never asked twice.
+    assert feeders[1].batches_served == 20
+    assert [p["batch"] for p in feeders[0].progress] == list(range(2, 21, 2))
 
 
 def test_restore_continues_bitwise(tmp_path):
@@ -462,12 +463,13 @@ def test_model_file_without_single_subclass_fails_clearly(tmp_path, body, expect
 
 
 def test_server_error_reply_and_silent_server_exit_1(tmp_path):
-    """An `error` reply is printed and exits 1; a server that stops answering is an error."""
+    """An `error` reply (here mid-training) is printed and exits 1; so does a server that
+    stops answering."""
     model = tmp_path / "model.py"
     model.write_text(MODEL_FILE)
     cfg = make_config(tmp_path, 0, 1, model)
     f1 = Feeder(f"ipc://{tmp_path}/e1.ipc", cfg, [("batch",), ("error", "buffer exploded")], 16)
-    f2 = Feeder(f"ipc://{tmp_path}/e2.ipc", cfg, [], 16, silent_after_hello=True)
+    f2 = Feeder(f"ipc://{tmp_path}/e2.ipc", cfg, [], 16, silent=True)
     for f in (f1, f2):
         f.start()
         assert f.ready.wait(5)
@@ -487,15 +489,19 @@ def _gone(pid):
 
 
 def test_trainer_dies_with_its_parent(tmp_path):
-    """kill -9 of the process that started the trainer takes the trainer down."""
+    """kill -9 of the process that started the trainer takes the trainer down (PDEATHSIG);
+    a trainer whose MELISSA_DL_PARENT_PID disappears exits too (the polling backstop).
+    Both trainers are blocked waiting for the server's reply to `hello` at that moment."""
     model = tmp_path / "model.py"
     model.write_text(MODEL_FILE)
-    endpoint = f"ipc://{tmp_path}/p.ipc"
-    feeder = Feeder(endpoint, make_config(tmp_path, 0, 1, model), [("wait",)] * 100_000, 16,
-                    wait_delay=0.02)
-    feeder.start()
-    assert feeder.ready.wait(5)
-    env = trainer_env(endpoint, 0, 1)
+    feeders = []
+    for name in ("a", "b"):
+        f = Feeder(f"ipc://{tmp_path}/{name}.ipc", make_config(tmp_path, 0, 1, model), [], 16,
+                   silent=True)
+        f.start()
+        assert f.ready.wait(5)
+        feeders.append(f)
+    env = trainer_env(feeders[0].endpoint, 0, 1)
     env.pop("MELISSA_DL_PARENT_PID")
     launcher = ("import os, subprocess, sys, time\n"
                 "env = dict(os.environ, MELISSA_DL_PARENT_PID=str(os.getpid()))\n"
@@ -504,30 +510,40 @@ def test_trainer_dies_with_its_parent(tmp_path):
                 "time.sleep(120)\n")
     middle = subprocess.Popen([PYTHON, "-c", launcher], env=env, stdout=subprocess.PIPE,
                               text=True)
+    # Trainer b is our child, but its declared server rank is this unrelated process.
+    server = subprocess.Popen(["sleep", "120"])
+    direct = start_trainer(trainer_env(feeders[1].endpoint, 0, 1, parent_pid=server.pid))
     trainer_pid = None
     try:
         trainer_pid = int(middle.stdout.readline())
         deadline = time.monotonic() + 20
-        while sum(r["op"] == "batch" for r in feeder.requests) < 3:
-            assert time.monotonic() < deadline, "trainer never reached its loop"
-            assert not _gone(trainer_pid), "trainer died early"
+        while not all(f.requests for f in feeders):
+            assert time.monotonic() < deadline, "trainers never said hello"
+            assert not _gone(trainer_pid) and direct.poll() is None, "a trainer died early"
             time.sleep(0.05)
         os.kill(middle.pid, signal.SIGKILL)
         middle.wait(5)
+        server.kill()
+        server.wait(5)  # reaped: the pid no longer exists
         deadline = time.monotonic() + 5
         while not _gone(trainer_pid):
             assert time.monotonic() < deadline, "trainer outlived its parent"
             time.sleep(0.05)
+        _, err = direct.communicate(timeout=5)
+        assert direct.returncode == 1 and f"pid {server.pid}) is gone" in err, err
     finally:
-        if middle.poll() is None:
-            middle.kill()
+        for p in (middle, server, direct):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         if trainer_pid is not None and not _gone(trainer_pid):
             os.kill(trainer_pid, signal.SIGKILL)
-        feeder.stop.set()
-        feeder.join(5)
+        for f in feeders:
+            f.stop.set()
+            f.join(5)
 
 
-def test_batch_frames_are_wrapped_without_copy_and_validation_set_loads(tmp_path):
+def test_frames_wrapped_without_copy_hooks_and_validation_set_in_process(tmp_path):
     ids, steps, params, field = make_batch(0, 6)
     frames = [zmq.Frame(ids.tobytes()), zmq.Frame(steps.tobytes()),
               zmq.Frame(params.astype("<f8").tobytes()), zmq.Frame(field.astype("<f8").tobytes())]
@@ -541,6 +557,20 @@ def test_batch_frames_are_wrapped_without_copy_and_validation_set_loads(tmp_path
     assert s.data["temperature"].data_ptr() == field_view.ctypes.data + 2 * FIELD_SIZE * 8
     assert np.array_equal(s.data["temperature"].numpy(), field[2])
     assert (s.simulation_id, s.time_step) == (int(ids[2]), int(steps[2]))
+
+    # The default process_batch stacks process_simulation_data, Melissa's (msg, config_dict)
+    # signature included.
+    class Melissa(TorchTrainer):
+        def process_simulation_data(self, msg, config_dict):
+            assert config_dict is self.config
+            return msg.parameters * 2, msg.data["temperature"][:2]
+
+    x, y = Melissa(make_config(tmp_path, 0, 1, "unused.py")).process_batch(batch)
+    assert torch.equal(x, torch.from_numpy(params) * 2)
+    assert torch.equal(y, torch.from_numpy(field[:, :2]))
+    # Strict JSON: a diverged loss goes out as null, never NaN.
+    wire = json.loads(protocol.encode(protocol.progress(5, 80, float("nan"), float("inf"), 1.5)))
+    assert wire["train_loss"] is None and wire["valid_loss"] is None
 
     vdir = tmp_path / "v"
     vdir.mkdir()

@@ -25,7 +25,7 @@ class TorchTrainer:
 
     ``config``   the whole ``config`` reply of the server (a dict)
     ``user``     ``config["user"]``, the study's free-form object
-    ``rank``, ``world_size``   this trainer's DDP rank and the number of trainers
+    ``rank``, ``world_size``   this trainer's rank and the number of trainers
     ``device``   ``torch.device("cpu")``
     ``batch_size``, ``nb_batches_update``, ``pseudo_epochs``, ``field_names``,
     ``nb_parameters``, ``nb_time_steps``, ``seed``, ``results_directory``,
@@ -34,16 +34,14 @@ class TorchTrainer:
 
     Set by the trainer after :meth:`prepare_training_attributes`:
 
-    ``model``      the model, wrapped in ``DistributedDataParallel`` when there is a process
-                   group (the bare module during validation and in ``on_train_end``)
+    ``model``      the model (the trainer averages gradients over the ranks itself, weighted
+                   by batch size, so a rank without data never blocks the others; there is
+                   no ``DistributedDataParallel`` wrapper)
     ``module``     the bare model (never wrapped)
     ``optimizer``  the optimizer
     ``batch_idx``  index of the batch being trained (0-based, continues after a restore)
     ``valid_loss`` mean validation loss over all ranks (set before ``on_validation_end``)
     """
-
-    #: keyword arguments for ``torch.nn.parallel.DistributedDataParallel``
-    ddp_kwargs: Dict[str, Any] = {}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.config = config

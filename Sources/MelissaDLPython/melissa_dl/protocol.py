@@ -173,8 +173,8 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
 class Sample:
     """One (simulation, time step) sample.  Everything is a view into the batch's arrays.
 
-    Attribute names follow Melissa's ``SimulationData`` (``simulation_id``, ``time_step``,
-    ``parameters``, ``data``).
+    ``simulation_id``, ``time_step`` and ``data`` are the names of Melissa's simulation
+    message, so ``process_simulation_data`` code ports as is.
     """
 
     simulation_id: int

@@ -319,10 +319,14 @@ class Run:
             print(f"[melissa-dl rank {self.rank}] restored {restore} "
                   f"(batches={self.batches}, samples={self.samples})", flush=True)
         self.module, self.optimizer = module, optimizer
+        # Every rank starts from rank 0's weights (what DDP's constructor does); gradients are
+        # then averaged in train_step, so the replicas stay identical.
         if self.distributed:
-            self.wrapped = torch.nn.parallel.DistributedDataParallel(module, **user.ddp_kwargs)
-        else:
-            self.wrapped = module
+            with torch.no_grad():
+                for tensor in module.state_dict().values():
+                    dist.broadcast(tensor, src=0)
+        self.wrapped = module
+        self.parameters = [p for p in module.parameters() if p.requires_grad]
         user.module, user.model, user.optimizer = module, self.wrapped, optimizer
         user.batch_idx = self.batches
         self._valid_args = _positional_count(user.validation_step)
@@ -365,20 +369,40 @@ class Run:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def train_step(self, batch: Batch) -> float:
+    def train_step(self, batch: Optional[Batch]) -> Optional[float]:
+        """One data-parallel step. ``batch`` None: this rank has no data for it and adds a
+        zero gradient. Gradients are averaged over the ranks weighted by their batch sizes,
+        so the step follows the mean loss over every sample of the step (DDP's average when
+        all batches have the same size). One all_reduce per step, like DDP's bucketed one."""
         user = self.user
         user.batch_idx = self.batches
         self.wrapped.train()
-        data = user.process_batch(batch)
-        loss = user.training_step(data, self.batches)
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TrainerError(f"training_step must return the loss as a one-element tensor, "
-                               f"got {type(loss).__name__}")
-        loss.backward()
+        value = None
+        weight = 0.0
+        if batch is not None:
+            data = user.process_batch(batch)
+            loss = user.training_step(data, self.batches)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise TrainerError(f"training_step must return the loss as a one-element tensor, "
+                                   f"got {type(loss).__name__}")
+            loss.backward()
+            value = float(loss.detach())
+            weight = float(batch.size)
+        if self.distributed:
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
+            flat = torch.cat([g.reshape(-1).to(torch.float64) * weight for g in grads]
+                             + [torch.tensor([weight], dtype=torch.float64)])
+            dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+            total = float(flat[-1])
+            offset = 0
+            for p, g in zip(self.parameters, grads):
+                n = g.numel()
+                p.grad = (flat[offset:offset + n] / total).reshape(p.shape).to(p.dtype)
+                offset += n
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        value = float(loss.detach())
-        user.on_batch_end(self.batches, value)
+        if value is not None:
+            user.on_batch_end(self.batches, value)
         return value
 
     def run_validation(self, batch_idx: int) -> Optional[float]:
@@ -422,9 +446,19 @@ class Run:
             print(f"[melissa-dl] batch {self.batches} samples {int(samples)} "
                   f"train_loss {ttxt} valid_loss {vtxt} elapsed {elapsed:.1f}s", flush=True)
 
+    #: Rounds (each about 50 ms: the server's wait for data) a step waits for a rank whose
+    #: buffer has no batch yet before it goes on without it.
+    PARTIAL_AFTER = 4
+
     def loop(self) -> None:
+        """All ranks iterate in lockstep (one all_reduce per round), so they decide alike:
+        stop once every rank's buffer is exhausted; step when every rank has a batch or is
+        exhausted; when some rank is still waiting for data, step without it after
+        PARTIAL_AFTER rounds. A rank whose buffer runs dry never blocks the others, and no
+        sample is dropped at the end."""
         held: Optional[Batch] = None
         at_end = False
+        idle = 0
         loss_sum, loss_n = 0.0, 0
         started = time.monotonic()
         self.user.on_train_start()
@@ -437,17 +471,21 @@ class Run:
                     at_end = True
             have, ended = self.all_sum([1.0 if held is not None else 0.0,
                                         1.0 if at_end else 0.0])
-            if ended > 0:
-                if held is not None:
-                    self.dropped += held.size
-                    held = None
+            if int(ended) == self.world_size:
                 return
-            if int(have) < self.world_size:
-                continue  # keep a held batch; ranks without one ask again
-            loss_sum += self.train_step(held)
-            loss_n += 1
+            if int(have) == 0:
+                continue
+            if int(have + ended) < self.world_size:
+                idle += 1
+                if idle < self.PARTIAL_AFTER:
+                    continue  # keep a held batch; ranks without one ask again
+            idle = 0
+            value = self.train_step(held)
+            if value is not None:
+                loss_sum += value
+                loss_n += 1
+                self.samples += held.size
             self.batches += 1
-            self.samples += held.size
             held = None
             if self.batches % self.nb_batches_update == 0:
                 self.report(loss_sum, loss_n, started)
@@ -481,7 +519,9 @@ class Run:
         self.client.close()
 
 
-def main() -> int:
+def main() -> None:
+    global _log_prefix
+    _log_prefix = f"melissa-dl trainer rank {os.environ.get('RANK', '0')}"
     try:
         guard_parent(_env_int("MELISSA_DL_PARENT_PID", None),
                      _env_float("MELISSA_DL_PARENT_POLL", 0.5))
@@ -493,10 +533,12 @@ def main() -> int:
         _die("interrupted")
     except BaseException:
         _die("unexpected error:\n" + traceback.format_exc().rstrip())
+    # Everything is saved, fsynced and acknowledged: skip the interpreter teardown (about a
+    # second with torch loaded, and it could block on gloo/ZeroMQ internals).
     sys.stdout.flush()
     sys.stderr.flush()
-    return 0
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
