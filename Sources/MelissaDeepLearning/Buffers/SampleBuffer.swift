@@ -281,7 +281,7 @@ extension SampleBuffer {
         passesStarted = try Self.int(&decoder, field: "passes started")
         planCursor = try Self.int(&decoder, field: "pass cursor")
         let rawPlan = try decoder.u64Array(field: "pass order")
-        try decoder.finish()
+        // No decoder.finish(): the buffer is one part of its section; the section's owner checks the end.
         guard passesStarted <= settings.pseudoEpochs, passesStarted == 0 || receptionEnded else {
             throw decoder.invalid(field: "passes started", "\(passesStarted) passes of \(settings.pseudoEpochs), reception over: \(receptionEnded)")
         }
