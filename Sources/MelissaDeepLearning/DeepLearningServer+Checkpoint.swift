@@ -20,7 +20,9 @@ extension DeepLearningServer {
     func checkpointState() throws -> [CheckpointSection] {
         let sequence = checkpointNumber
         var model = restoredModel ?? ""
-        if rank == 0, let trainer, trainer.isRunning, feed.locked({ $0.done }) == nil {
+        // A trainer still starting (importing torch) has trained nothing: the checkpoint goes
+        // without a model rather than hold the loop until it is up.
+        if rank == 0, let trainer, trainer.isRunning, feed.locked({ $0.done == nil && $0.trainerConnected }) {
             let path = modelPath(sequence: sequence)
             try FileManager.default.createDirectory(atPath: "\(studyDirectory)/checkpoints", withIntermediateDirectories: true)
             let deadline = Date() + Self.modelSaveWait
@@ -71,11 +73,23 @@ extension DeepLearningServer {
                 encoder.f64(report.elapsed)
             }
         }
-        if rank == 0 && sequence >= 3 {
-            // The store keeps two checkpoints; the model files of older ones are not needed.
-            try? FileManager.default.removeItem(atPath: modelPath(sequence: sequence - 2))
-        }
+        if rank == 0 { forgetModels(keeping: sequence, model: model) }
         return [CheckpointSection(tag: "DLRN", bytes: encoder.bytes)]
+    }
+
+    /// Rank 0: checkpoint `sequence` names `model`. The store keeps this checkpoint and the one
+    /// before; a model file neither of them names is deleted. A checkpoint taken while the
+    /// trainer starts names the model it restores from, so that file stays until a newer one
+    /// replaces it in both (deleting by number alone removed it under a trainer still loading).
+    func forgetModels(keeping sequence: UInt64, model: String) {
+        if !model.isEmpty { modelsOfCheckpoints[sequence] = model }
+        for old in modelsOfCheckpoints.keys where old + 1 < sequence { modelsOfCheckpoints[old] = nil }
+        let kept = Set(modelsOfCheckpoints.values)
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: "\(studyDirectory)/checkpoints") else { return }
+        for file in files where file.hasPrefix("model-") && file.hasSuffix(".safetensors") {
+            let path = "\(studyDirectory)/checkpoints/\(file)"
+            if !kept.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+        }
     }
 
     /// Restores the buffer and partial steps; the trainer loads the model named in the section.
@@ -91,6 +105,7 @@ extension DeepLearningServer {
                 throw ServerError.setup("checkpoint DLRN names the model file \(model), which is missing")
             }
             restoredModel = model
+            modelsOfCheckpoints = [checkpointNumber: model]
         }
         let buffer = try SampleBuffer(restoring: &decoder, settings: bufferSettings)
         let batches = try decoder.u64(field: "batches served")

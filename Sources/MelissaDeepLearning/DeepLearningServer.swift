@@ -34,8 +34,10 @@ public final class DeepLearningServer: BaseServer {
     var socketDirectory: String?
     /// Whether the trainer may be told its config (after any restore).
     var configPublished = false
-    /// The model checkpoint to restore from, when restarting.
+    /// The model checkpoint to restore from, when restarting; then the last model saved.
     var restoredModel: String?
+    /// Rank 0: the model file each of the last checkpoints names.
+    var modelsOfCheckpoints: [UInt64: String] = [:]
     /// Rank 0: every loss report so far (restored with the checkpoint).
     var history: [TrainerProtocol.TrainingProgress] = []
     /// Seconds the loop waited on a full buffer (back-pressure), and samples dropped.

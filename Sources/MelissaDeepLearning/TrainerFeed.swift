@@ -18,6 +18,8 @@ final class TrainerFeed: @unchecked Sendable {
     var checkpointToAnnounce: (sequence: Int, path: String)?
     /// Set while rank 0 checkpoints: batch requests are answered `wait`.
     var holdForCheckpoint = false
+    /// Whether the trainer got its config (it has a model to save from then on).
+    var trainerConnected = false
     /// The last model checkpoint the trainer wrote.
     var lastSaved: TrainerProtocol.SavedModel?
     /// Loss reports, oldest first (rank 0's trainer sends them).

@@ -73,6 +73,7 @@ enum TrainerFeeder {
             // The config is ready once the rank restored its checkpoint (it names the model to load).
             return feed.locked { feed in
                 while feed.configReply == nil && !feed.stopRequested { _ = feed.condition.wait(until: Date() + 0.2) }
+                feed.trainerConnected = feed.configReply != nil
                 return [feed.configReply ?? TrainerProtocol.jsonFrame(["op": "error", "message": "the server is stopping"])]
             }
         case let .batch(saved):

@@ -92,6 +92,30 @@ final class DeepLearningCheckpointTests: XCTestCase {
         }
     }
 
+    func testModelFilesStayWhileACheckpointTheStoreKeepsNamesThem() throws {
+        let server = try makeServer()
+        let checkpoints = "\(directory)/checkpoints"
+        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        func model(_ n: Int) -> String { "\(checkpoints)/model-\(n).safetensors" }
+        func present() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasPrefix("model-") }.sorted()
+        }
+        for n in 1...3 { FileManager.default.createFile(atPath: model(n), contents: Data([0])) }
+        // Restored from checkpoint 3: later checkpoints taken while the trainer starts name model-3.
+        server.modelsOfCheckpoints = [3: model(3)]
+        server.forgetModels(keeping: 4, model: model(3))
+        server.forgetModels(keeping: 5, model: model(3))
+        server.forgetModels(keeping: 6, model: model(3))
+        XCTAssertEqual(present(), ["model-3.safetensors"], "the model a trainer may still be loading was deleted")
+        // New saves replace it once neither kept checkpoint names it.
+        FileManager.default.createFile(atPath: model(7), contents: Data([0]))
+        server.forgetModels(keeping: 7, model: model(7))
+        XCTAssertEqual(present(), ["model-3.safetensors", "model-7.safetensors"])
+        FileManager.default.createFile(atPath: model(8), contents: Data([0]))
+        server.forgetModels(keeping: 8, model: model(8))
+        XCTAssertEqual(present(), ["model-7.safetensors", "model-8.safetensors"])
+    }
+
     func testAMissingModelFileNamedByTheCheckpointIsAnError() throws {
         let server = try makeServer()
         server.restoredModel = "\(directory)/checkpoints/model-9.safetensors"

@@ -209,10 +209,15 @@ def test_kill_9_of_a_server_rank_mid_training_restarts_from_the_checkpointed_mod
     study = tmp_path / "study"
     launcher = start(prefix, config)
     try:
-        assert wait_for(lambda: list((study / "checkpoints").glob("model-*.safetensors")), timeout=120), \
-            said(config)
-        first = sorted((study / "checkpoints").glob("model-*.safetensors"))[0]
-        tensors = load_file(str(first))
+        # A server checkpoint that names a model (the trainer saved it when asked).
+        def checkpointed_model():
+            log = study / "server.rank0.log"
+            written = re.findall(r"checkpoint (\d+) written", log.read_text()) if log.exists() else []
+            return [study / "checkpoints" / f"model-{n}.safetensors" for n in written
+                    if (study / "checkpoints" / f"model-{n}.safetensors").exists()]
+        # Two of them: whichever one every rank holds when the rank dies names a model.
+        assert wait_for(lambda: len(checkpointed_model()) >= 2, timeout=120), said(config)
+        tensors = load_file(str(checkpointed_model()[-1]))
         assert any(k.startswith("model.") for k in tensors), list(tensors)
         victims = pids(f"melissa-server {config}")
         assert victims

@@ -272,9 +272,8 @@ class Run:
         return config
 
     def init_distributed(self) -> None:
-        if self.world_size == 1 and not (os.environ.get("MASTER_ADDR")
-                                         and os.environ.get("MASTER_PORT")):
-            return
+        if self.world_size == 1:
+            return  # one trainer: nothing to average, no process group
         for var in ("MASTER_ADDR", "MASTER_PORT"):
             if not os.environ.get(var):
                 raise TrainerError(f"{var} is not set (needed for WORLD_SIZE={self.world_size})")
