@@ -76,44 +76,50 @@ enum TrainerFeeder {
                 feed.trainerConnected = feed.configReply != nil
                 return [feed.configReply ?? TrainerProtocol.jsonFrame(["op": "error", "message": "the server is stopping"])]
             }
-        case let .batch(saved):
-            // Samples leave the buffer under the lock; the batch's frames are assembled after,
+        case let .batch(count, saved):
+            // Samples leave the buffer under the lock; the reply's frames are assembled after,
             // so the loop thread is not held up by the copy.
-            let taken: (TakeOutcome, Int, [Int], (sequence: Int, path: String)?) = feed.locked { feed in
+            let taken: (samples: [Sample], sizes: [Int], outcome: TakeOutcome, index: Int, fieldSizes: [Int],
+                        checkpoint: (sequence: Int, path: String)?) = feed.locked { feed in
                 if let saved { feed.lastSaved = saved; feed.condition.broadcast() }
+                let checkpoint = feed.checkpointToAnnounce
+                feed.checkpointToAnnounce = nil
                 // While rank 0 checkpoints, nothing leaves the buffer: the model the trainer
                 // saves and the buffer the loop writes then hold every sample exactly once.
                 if feed.holdForCheckpoint {
-                    let checkpoint = feed.checkpointToAnnounce
-                    feed.checkpointToAnnounce = nil
                     // Paced like an empty buffer: the hold ends when the loop took its snapshot.
                     if checkpoint == nil { _ = feed.condition.wait(until: Date() + batchWait) }
-                    return (.wait, feed.batchesServed - 1, feed.fieldSizes ?? [], checkpoint)
+                    return ([], [], .wait, feed.batchesServed, feed.fieldSizes ?? [], checkpoint)
                 }
                 var outcome = feed.buffer.take(receptionOver: feed.receptionOver)
                 if outcome == .wait {
                     _ = feed.condition.wait(until: Date() + batchWait)
                     outcome = feed.buffer.take(receptionOver: feed.receptionOver)
                 }
-                let checkpoint = feed.checkpointToAnnounce
-                feed.checkpointToAnnounce = nil
-                if case let .batch(samples) = outcome {
-                    feed.batchesServed += 1
+                let index = feed.batchesServed
+                var samples: [Sample] = []
+                var sizes: [Int] = []
+                // Up to `count` batches, each taken as the policy says; stops at the first that is not ready.
+                while case let .batch(batch) = outcome {
+                    samples += batch
+                    sizes.append(batch.count)
+                    guard sizes.count < count else { break }
+                    outcome = feed.buffer.take(receptionOver: feed.receptionOver)
+                }
+                if !sizes.isEmpty {
+                    feed.batchesServed += sizes.count
                     feed.samplesServed += samples.count
                     // Space was freed: a loop blocked on a full buffer goes on.
                     feed.condition.broadcast()
                 }
-                return (outcome, feed.batchesServed - 1, feed.fieldSizes ?? [], checkpoint)
+                return (samples, sizes, outcome, index, feed.fieldSizes ?? [], checkpoint)
             }
-            switch taken.0 {
-            case let .batch(samples):
-                return TrainerProtocol.batchFrames(samples, index: taken.1, nbParameters: nbParameters,
-                                                   fieldSizes: taken.2, checkpoint: taken.3)
-            case .wait:
-                return [TrainerProtocol.reply("wait", checkpoint: taken.3)]
-            case .exhausted:
-                return [TrainerProtocol.reply("end", checkpoint: taken.3)]
+            if !taken.sizes.isEmpty {
+                return TrainerProtocol.batchFrames(taken.samples, index: taken.index, nbParameters: nbParameters,
+                                                   fieldSizes: taken.fieldSizes, batches: taken.sizes,
+                                                   checkpoint: taken.checkpoint)
             }
+            return [TrainerProtocol.reply(taken.outcome == .exhausted ? "end" : "wait", checkpoint: taken.checkpoint)]
         case let .progress(progress):
             feed.locked { $0.progress.append(progress) }
             return [TrainerProtocol.reply("ok")]

@@ -38,6 +38,8 @@ final class TrainerProcess {
         environment["MASTER_ADDR"] = masterAddress
         environment["MASTER_PORT"] = String(masterPort)
         environment["MELISSA_DL_PARENT_PID"] = String(getpid())
+        // The rank may be bound to one core by mpirun; the trainer's torch threads should not be.
+        environment["MELISSA_DL_UNBIND"] = "1"
         process.environment = environment
         process.standardOutput = output
         process.standardError = output

@@ -6,13 +6,16 @@ import Foundation
 public enum TrainerProtocol {
     /// The version in `hello` and `config`; a trainer speaking another is refused.
     public static let version = 1
+    /// The most batches one request may ask for.
+    public static let maximumBatchesPerRequest = 64
 
     /// A request from the trainer.
     public enum Request: Equatable, Sendable {
         /// First message: protocol version and the trainer's pid.
         case hello(protocolVersion: Int, pid: Int)
-        /// Asks for the next batch; `saved` reports a checkpoint written since the last request.
-        case batch(saved: SavedModel?)
+        /// Asks for the next batches (up to `count`, at least 1); `saved` reports a checkpoint
+        /// written since the last request.
+        case batch(count: Int, saved: SavedModel?)
         /// Rank 0's loss report, every `nb_batches_update` batches.
         case progress(TrainingProgress)
         /// Training ended on this trainer (with a checkpoint it saved on its last reply, if any).
@@ -86,7 +89,14 @@ public enum TrainerProtocol {
         case "hello":
             return .hello(protocolVersion: try int(object, "protocol"), pid: try int(object, "pid"))
         case "batch":
-            return .batch(saved: try savedModel(object))
+            var count = 1
+            if object["count"] != nil {
+                count = try int(object, "count")
+                guard (1...maximumBatchesPerRequest).contains(count) else {
+                    throw DecodeError(description: "'count' is \(count), not in 1...\(maximumBatchesPerRequest)")
+                }
+            }
+            return .batch(count: count, saved: try savedModel(object))
         case "progress":
             return .progress(TrainingProgress(batch: try int(object, "batch"), samples: try int(object, "samples"),
                                               trainLoss: try number(object, "train_loss"),
@@ -148,10 +158,14 @@ public enum TrainerProtocol {
     /// A batch reply: the JSON header, then simulation ids (u32), time steps (u32), parameters
     /// (f64, row-major, `nbParameters` per sample) and one frame per field (f64, row-major).
     /// `fieldSizes` cut each sample's values (its fields side by side) into those frames.
+    /// Several batches go as one, `batches` giving their sizes in order (the trainer cuts the
+    /// frames back into batches: one round trip for all of them); `index` is the first one's.
     public static func batchFrames(_ samples: [Sample], index: Int, nbParameters: Int, fieldSizes: [Int],
+                                   batches: [Int]? = nil,
                                    checkpoint: (sequence: Int, path: String)? = nil) -> [[UInt8]] {
         var header: [String: Any] = ["op": "batch", "size": samples.count, "nb_parameters": nbParameters,
-                                     "field_sizes": fieldSizes, "index": index]
+                                     "field_sizes": fieldSizes, "index": index,
+                                     "batches": batches ?? [samples.count]]
         if let checkpoint { header["checkpoint"] = ["sequence": checkpoint.sequence, "path": checkpoint.path] }
         var frames = [jsonFrame(header)]
         frames.append(littleEndian(samples.map(\.simulation)))

@@ -236,3 +236,21 @@ def test_kill_9_of_a_server_rank_mid_training_restarts_from_the_checkpointed_mod
     assert batches[0] == batches[1] > 0
     assert (study / "results" / "model.safetensors").exists()
     assert_trainers_gone(study)
+
+
+def test_the_benchmark_short_mode_runs_both_sizes(tmp_path, prefix):
+    """Benchmarks/deep-learning in its tiny size, so it cannot rot: both sample sizes train in
+    a real study and in the ceiling loop. Asserts what ran, never a speed (docs/PERFORMANCE.md)."""
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, str(ROOT / "Benchmarks" / "deep-learning" / "run.py"), "--short",
+                           "--prefix", str(prefix), "--work", str(tmp_path / "work"), "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = {r["case"]: r for r in json.loads(out.read_text())}
+    assert set(results) == {"2KiB", "1MiB"}
+    for r in results.values():
+        # FIRO with pseudo-epochs: every sample served pseudo_epochs times, in full batches but the last of a pass.
+        assert r["batches"] == -(-r["samples"] // r["batch_size"]) * r["pseudo_epochs"], r
+        assert r["ours_samples_per_second"] > 0 and r["ceiling_samples_per_second"] > 0, r
+        assert r["server_peak_rss_bytes"] > r["buffer_bytes"], r
+    assert "ratio" in done.stdout

@@ -587,3 +587,28 @@ def test_frames_wrapped_without_copy_hooks_and_validation_set_in_process(tmp_pat
     assert b2.fields["temperature"].data_ptr() == \
         vs.fields["temperature"].data_ptr() + 12 * FIELD_SIZE * 8  # a view
     assert b2.simulation_ids.tolist() == [1] * 6 and b2.time_steps.tolist() == [2, 3, 4, 5, 6, 7]
+
+
+def test_a_reply_with_several_batches_is_cut_back_into_them_without_copies():
+    """The server answers a request for `count` batches with one reply whose `batches` lists
+    their sizes; the trainer cuts the frames back into batches, as views."""
+    ids, steps = list(range(7)), [3] * 7
+    params = np.arange(14, dtype=np.float64).reshape(7, 2)
+    field = np.arange(21, dtype=np.float64).reshape(7, 3)
+    frames = protocol.encode_batch(4, ids, steps, params, [field])
+    header = json.loads(frames[0])
+    header["batches"] = [3, 3, 1]
+    whole = decode_batch(header, [zmq.Frame(f) for f in frames[1:]], ["u"])
+    parts = protocol.split_batches(header, whole)
+    assert [p.size for p in parts] == [3, 3, 1]
+    assert [p.index for p in parts] == [4, 5, 6]
+    assert list(parts[1].simulation_ids) == [3, 4, 5]
+    np.testing.assert_array_equal(parts[2].fields["u"].numpy(), field[6:7])
+    np.testing.assert_array_equal(parts[0].parameters.numpy(), params[:3])
+    assert parts[1].fields["u"].data_ptr() == whole.fields["u"].data_ptr() + 3 * 3 * 8
+    assert protocol.batch_request(None, 4) == {"op": "batch", "count": 4}
+    assert protocol.batch_request(None) == {"op": "batch"}
+    for bad in ([3, 3], [7, 0], "x"):
+        header["batches"] = bad
+        with pytest.raises(protocol.ProtocolError):
+            protocol.split_batches(header, whole)

@@ -93,8 +93,11 @@ def hello(pid: int) -> Dict[str, Any]:
     return {"op": "hello", "protocol": PROTOCOL_VERSION, "pid": int(pid)}
 
 
-def batch_request(saved: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def batch_request(saved: Optional[Mapping[str, Any]] = None, count: int = 1) -> Dict[str, Any]:
+    """Asks for up to ``count`` batches (one reply, cut back into batches by ``split_batches``)."""
     msg: Dict[str, Any] = {"op": "batch"}
+    if count != 1:
+        msg["count"] = int(count)
     if saved is not None:
         msg["saved"] = dict(saved)
     return msg
@@ -260,6 +263,27 @@ def decode_batch(header: Mapping[str, Any], frames: Sequence[Any],
     for name, n, frame in zip(field_names, sizes, frames[3:]):
         fields[name] = _tensor(_view(frame, VALUE_DTYPE, b * n, f"field {name!r}").reshape(b, n))
     return Batch(index, ids, steps, params, fields, list(frames))
+
+
+def split_batches(header: Mapping[str, Any], batch: Batch) -> List[Batch]:
+    """The batches a reply carries (header ``batches``: their sizes, in order), as views."""
+    sizes = header.get("batches", [batch.size])
+    try:
+        sizes = [int(n) for n in sizes]
+    except (TypeError, ValueError):
+        raise ProtocolError(f"malformed 'batches' {sizes!r}") from None
+    if not sizes or any(n < 1 for n in sizes) or sum(sizes) != batch.size:
+        raise ProtocolError(f"'batches' {sizes} does not add up to the reply's {batch.size} samples")
+    if len(sizes) == 1:
+        return [batch]
+    out, first = [], 0
+    for i, n in enumerate(sizes):
+        last = first + n
+        out.append(Batch(batch.index + i, batch.simulation_ids[first:last], batch.time_steps[first:last],
+                         batch.parameters[first:last],
+                         {name: values[first:last] for name, values in batch.fields.items()}, batch.frames))
+        first = last
+    return out
 
 
 def encode_batch(index: int, simulation_ids: Sequence[int], time_steps: Sequence[int],

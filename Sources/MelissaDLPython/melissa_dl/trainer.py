@@ -16,11 +16,13 @@ missing server, protocol violation, user-code exception, parent death).
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import datetime
 import importlib.util
 import inspect
 import os
+import queue
 import random
 import signal
 import sys
@@ -153,6 +155,7 @@ class ServerClient:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RCVTIMEO, int(timeout * 1000))
         self.socket.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
+        self.lock = threading.Lock()
         try:
             self.socket.connect(endpoint)
         except zmq.ZMQError as exc:
@@ -161,8 +164,11 @@ class ServerClient:
     def request(self, message: Dict[str, Any]) -> Tuple[Dict[str, Any], List[Any]]:
         op = message.get("op")
         try:
-            self.socket.send(protocol.encode(message))
-            frames = self.socket.recv_multipart(copy=False)
+            # The prefetch thread and the main thread share the socket: a request and its
+            # reply go together.
+            with self.lock:
+                self.socket.send(protocol.encode(message))
+                frames = self.socket.recv_multipart(copy=False)
         except zmq.Again:
             raise TrainerError(
                 f"no reply from the server at {self.endpoint} within {self.timeout:g} s "
@@ -186,6 +192,42 @@ class ServerClient:
     def close(self) -> None:
         self.socket.close(linger=0)
         self.context.term()
+
+
+class Prefetcher:
+    """Asks for the next batch while the current one trains, so the data path (request,
+    reply, decoding) overlaps the training step instead of adding to it. One request ahead at
+    most: a batch is fetched only once the main thread took the previous reply. Its own
+    thread; ZeroMQ and torch release the GIL while they work. An error on the thread is
+    raised again by `next()` on the main thread."""
+
+    def __init__(self, fetch) -> None:
+        self.fetch = fetch
+        self.replies: "queue.Queue" = queue.Queue()
+        self.slot = threading.Semaphore(1)
+        self.thread = threading.Thread(target=self.work, name="melissa-dl-prefetch", daemon=True)
+        self.thread.start()
+
+    def work(self) -> None:
+        try:
+            while True:
+                self.slot.acquire()
+                reply = self.fetch()
+                self.replies.put(reply)
+                if reply[0] == "end":
+                    return
+        except BaseException as exc:  # handed to the main thread
+            self.replies.put(exc)
+
+    def next(self) -> Tuple[str, Optional[Batch], Optional[Dict[str, Any]]]:
+        """The next reply; call `release()` once it is handled, to let the next request go."""
+        reply = self.replies.get()
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    def release(self) -> None:
+        self.slot.release()
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +293,16 @@ class Run:
         self.batches = 0
         self.samples = 0
         self.dropped = 0
+        # Where the loop's time goes (printed at the end): asking for batches (the data path,
+        # and waiting for data) against training steps (hooks, backward, averaging, optimizer).
+        self.seconds_waiting = 0.0
+        self.seconds_stalled = 0.0  # the part after the first step: the trainer starved
+        self.seconds_training = 0.0
         self.pending_saved: Optional[Dict[str, Any]] = None
+        self.saved_lock = threading.Lock()
+        # Batches per request: one round trip (JSON, ZeroMQ, decoding) serves several steps.
+        self.batches_per_request = max(1, min(64, _env_int("MELISSA_DL_BATCHES_PER_REQUEST", 4) or 1))
+        self.fetched: "collections.deque[Batch]" = collections.deque()
 
     # ---- collective helpers ---------------------------------------------------------------
 
@@ -287,6 +338,9 @@ class Run:
         self.distributed = True
 
     def build(self, config: Dict[str, Any]) -> None:
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        print(f"[melissa-dl rank {self.rank}] torch {torch.__version__}, {torch.get_num_threads()} "
+              f"thread(s), CPUs {cpus}", flush=True)
         seed = int(config["seed"])
         torch.manual_seed(seed)
         random.seed(seed)
@@ -341,18 +395,36 @@ class Run:
 
     # ---- batches and checkpoints -----------------------------------------------------------
 
-    def request_batch(self) -> Tuple[str, Optional[Batch]]:
-        header, frames = self.client.request(protocol.batch_request(self.pending_saved))
-        self.pending_saved = None
+    def fetch_batch(self) -> Tuple[str, List[Batch], Optional[Dict[str, Any]]]:
+        """One batch request (on the prefetch thread) for up to BATCHES_PER_REQUEST batches:
+        the reply's op, its batches, and the checkpoint it asks for (saved by the main
+        thread, between two steps)."""
+        with self.saved_lock:
+            saved, self.pending_saved = self.pending_saved, None
+        header, frames = self.client.request(protocol.batch_request(saved, self.batches_per_request))
         op = header["op"]
-        batch = None
+        batches: List[Batch] = []
         if op == "batch":
-            batch = protocol.decode_batch(header, frames, self.config["field_names"])
+            batches = protocol.split_batches(header, protocol.decode_batch(header, frames,
+                                                                           self.config["field_names"]))
         elif op not in ("wait", "end"):
             raise ProtocolError(f"unexpected reply {op!r} to a batch request")
-        if header.get("checkpoint") is not None:
-            self.save_checkpoint(header["checkpoint"])
-        return op, batch
+        return op, batches, header.get("checkpoint")
+
+    def request_batch(self) -> Tuple[str, Optional[Batch]]:
+        """The next batch: one already received, or the next reply, fetched ahead by the
+        prefetcher while the last step trained."""
+        if self.fetched:
+            return "batch", self.fetched.popleft()
+        op, batches, request = self.prefetcher.next()
+        if request is not None:
+            self.save_checkpoint(request)
+        # After the save, so the next request reports it.
+        self.prefetcher.release()
+        if op != "batch":
+            return op, None
+        self.fetched.extend(batches[1:])
+        return op, batches[0]
 
     def save_checkpoint(self, request: Dict[str, Any]) -> None:
         try:
@@ -364,7 +436,8 @@ class Run:
             checkpoint.save(path, self.module, self.optimizer, self.batches, self.samples)
         except Exception as exc:
             raise TrainerError(f"saving checkpoint {sequence} to {path} failed: {exc}") from None
-        self.pending_saved = {"sequence": sequence, "path": path, "batches": self.batches}
+        with self.saved_lock:
+            self.pending_saved = {"sequence": sequence, "path": path, "batches": self.batches}
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -461,9 +534,15 @@ class Run:
         loss_sum, loss_n = 0.0, 0
         started = time.monotonic()
         self.user.on_train_start()
+        self.prefetcher = Prefetcher(self.fetch_batch)
         while True:
             if held is None and not at_end:
+                asked = time.perf_counter()
                 op, batch = self.request_batch()
+                waited = time.perf_counter() - asked
+                self.seconds_waiting += waited
+                if self.batches > 0:
+                    self.seconds_stalled += waited
                 if op == "batch":
                     held = batch
                 elif op == "end":
@@ -479,7 +558,9 @@ class Run:
                 if idle < self.PARTIAL_AFTER:
                     continue  # keep a held batch; ranks without one ask again
             idle = 0
+            stepped = time.perf_counter()
             value = self.train_step(held)
+            self.seconds_training += time.perf_counter() - stepped
             if value is not None:
                 loss_sum += value
                 loss_n += 1
@@ -497,9 +578,14 @@ class Run:
             checkpoint.save(model_path, self.module, self.optimizer, self.batches, self.samples)
         self.user.model = self.module
         self.user.on_train_end()
+        with self.saved_lock:
+            saved, self.pending_saved = self.pending_saved, None
         self.client.expect_ok(protocol.done(self.batches, self.samples, model_path,
-                                            self.dropped, self.pending_saved))
+                                            self.dropped, saved))
         self.pending_saved = None
+        print(f"[melissa-dl rank {self.rank}] time: {self.seconds_waiting:.3f} s asking for batches "
+              f"({self.seconds_stalled:.3f} s of it after the first step), "
+              f"{self.seconds_training:.3f} s in training steps", flush=True)
         print(f"[melissa-dl rank {self.rank}] done: batches {self.batches} samples "
               f"{self.samples} dropped {self.dropped}"
               + (f" model {model_path}" if model_path else ""), flush=True)
