@@ -54,7 +54,7 @@ let package = Package(
         // (their Python side, melissa_dl, is in Sources/MelissaDLPython; Scripts/build.sh installs it).
         .target(name: "MelissaDeepLearning",
                 dependencies: ["MelissaServer", "MelissaProtocol", "MelissaCheckpoint", "MelissaConfig",
-                               "MelissaTransport"]),
+                               "MelissaTransport", "MelissaReport"]),
         // The flavors this build ships, listed once for both executables (server_class registry).
         .target(name: "MelissaFlavors",
                 dependencies: ["MelissaConfig", "MelissaServer", "MelissaSensitivity", "MelissaMaximum",

@@ -355,6 +355,12 @@ public final class DeepLearningServer: BaseServer {
 
     public override func summaryExtras() -> [String: Any] { ["training": trainingSummary()] }
 
+    /// Rank 0: `report.html` with the loss curves (not for an offline study: nothing trained).
+    public override func studyWillEnd(_ summary: StudySummary) throws {
+        guard !config.studyOptions.offline else { return }
+        try writeReport(summary)
+    }
+
     // MARK: - checkpoints (DeepLearningServer+Checkpoint.swift)
 
     public override var canCheckpoint: Bool { true }

@@ -25,6 +25,12 @@ public enum ReportRenderer {
         out.line("<body>")
         header(report, into: &out)
         top(report, into: &out)
+        for group in report.chartGroups {
+            out.line("<section class=\"field\">")
+            out.line("<h2>\(e(group.title))</h2>")
+            for chart in group.charts { out.line(chart.svg()) }
+            out.line("</section>")
+        }
         for (index, field) in report.fields.enumerated() {
             fieldSection(field, index: index, into: &out)
         }

@@ -17,11 +17,13 @@ public struct StudyReport: Sendable {
     public var fields: [FieldReport]
     /// Warnings and errors shown prominently above the charts (e.g. failed simulations).
     public var notes: [String]
+    /// Charts that are not about a field (a flavor's own, e.g. training losses), shown first.
+    public var chartGroups: [ChartGroup]
 
     /// Creates a report; every collection may be empty.
     public init(title: String, generatedAt: String, studyDirectory: String,
                 summary: [SummaryItem] = [], parameterNames: [String] = [],
-                fields: [FieldReport] = [], notes: [String] = []) {
+                fields: [FieldReport] = [], notes: [String] = [], chartGroups: [ChartGroup] = []) {
         self.title = title
         self.generatedAt = generatedAt
         self.studyDirectory = studyDirectory
@@ -29,6 +31,21 @@ public struct StudyReport: Sendable {
         self.parameterNames = parameterNames
         self.fields = fields
         self.notes = notes
+        self.chartGroups = chartGroups
+    }
+}
+
+/// A titled section of charts that belong to the study as a whole.
+public struct ChartGroup: Sendable {
+    /// Section heading, e.g. "Training".
+    public var title: String
+    /// The charts, in display order.
+    public var charts: [SVGLineChart]
+
+    /// Creates a section.
+    public init(title: String, charts: [SVGLineChart]) {
+        self.title = title
+        self.charts = charts
     }
 }
 

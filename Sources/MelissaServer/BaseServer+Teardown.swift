@@ -69,6 +69,8 @@ extension BaseServer {
             + (faults.resubmitted + faults.redrawn + serverRestarts > 0
                 ? "; faults: \(faults.resubmitted) resubmitted, \(faults.redrawn) redrawn, \(serverRestarts) server restart(s) (faults.json)" : "")
             + (stopReason.map { "; \($0)" } ?? "")
+            // Why the study failed reaches the launcher's output, not only summary.json.
+            + (studyErrors.first.map { "; error: \($0)" + (studyErrors.count > 1 ? " (\(studyErrors.count - 1) more in summary.json)" : "") } ?? "")
         log.event("study ended: \(text)")
         try sendToLauncher(.studyEnd(exitCode: exitCode, finished: UInt32(finished), failed: UInt32(failed), summary: text))
         transport.closeLauncher()

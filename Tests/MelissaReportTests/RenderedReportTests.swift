@@ -12,6 +12,22 @@ final class RenderedReportTests: XCTestCase {
         XCTAssertEqual(root.elements("h1").first?.fullText, "Sensitivity analysis: heat2d")
     }
 
+    func testChartGroupsComeBeforeTheFieldsWithTheirTitleAndCharts() throws {
+        var report = SampleReport.make()
+        let fieldCharts = try XMLTreeBuilder.parse(ReportRenderer.html(report)).elements("svg").count
+        report.chartGroups = [ChartGroup(title: "Training <losses>", charts: [
+            SVGLineChart(title: "loss", xLabel: "batch", yLabel: "log10 loss",
+                         series: [ChartSeries(label: "train", x: [1, 2, 3], y: [0, -1, -2], colorIndex: 0)]),
+            SVGLineChart(title: "samples", series: [ChartSeries(label: "n", x: [1, 2], y: [5, 9], colorIndex: 0)]),
+        ])]
+        let root = try XMLTreeBuilder.parse(ReportRenderer.html(report))
+        XCTAssertEqual(root.elements("svg").count, fieldCharts + 2)
+        let headings = root.elements("h2").map(\.fullText)
+        let group = try XCTUnwrap(headings.firstIndex(of: "Training <losses>"), "\(headings)")
+        let firstField = try XCTUnwrap(headings.firstIndex { $0.hasPrefix("Field ") })
+        XCTAssertLessThan(group, firstField, "\(headings)")
+    }
+
     func testSummaryRowsAndValuesArePresentInOrder() throws {
         let report = SampleReport.make()
         let root = try XMLTreeBuilder.parse(ReportRenderer.html(report))

@@ -172,6 +172,9 @@ def test_surrogate_trains_data_parallel_below_a_tenth_of_the_mean_fields_error(t
     model_mse, mean_mse = trained_model_error(model_path, validation, cfg["dl_config"]["user"], train_mean)
     assert model_mse < 0.1 * mean_mse, (model_mse, mean_mse)
     assert training["samples_trained"] == sum(training["samples_trained_per_rank"]) > 0, training
+    # The HTML report charts both losses.
+    report = (study / "report.html").read_text()
+    assert "<h2>Training</h2>" in report and "log10 loss" in report and "validation" in report, report[:2000]
     # Each trainer logged its own side; nothing was left running.
     for rank in range(2):
         assert (study / f"trainer.rank{rank}.log").exists()
@@ -254,3 +257,29 @@ def test_the_benchmark_short_mode_runs_both_sizes(tmp_path, prefix):
         assert r["ours_samples_per_second"] > 0 and r["ceiling_samples_per_second"] > 0, r
         assert r["server_peak_rss_bytes"] > r["buffer_bytes"], r
     assert "ratio" in done.stdout
+
+
+@pytest.mark.parametrize("fault", ["missing model file", "hook raises"])
+def test_a_broken_model_file_fails_the_study_with_an_error_naming_it(tmp_path, prefix, validation, fault):
+    model = tmp_path / "broken_model.py"
+    if fault == "hook raises":
+        # The example's network, but training_step divides by zero at the third batch.
+        model.write_text((EXAMPLE / "model.py").read_text() + '''
+
+class Broken(Heat2dSurrogate):
+    def training_step(self, batch, batch_idx):
+        if batch_idx == 2:
+            raise ZeroDivisionError("the user's hook failed at batch 2")
+        return super().training_step(batch, batch_idx)
+''')
+    cfg = surrogate_config(tmp_path, prefix, validation, sims=4, ports=(22503, 26500),
+                           dl={"model_file": str(model), "buffer": "FIFO", "batch_size": 4, "per_server_watermark": 4})
+    cfg["launcher_config"]["max_server_restarts"] = 0
+    done = run_launcher(prefix, write_config(tmp_path, cfg), timeout=240)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    if fault == "missing model file":
+        assert f"dl_config.model_file: cannot read '{model}'" in said, said
+    else:
+        assert "the user's hook failed at batch 2" in said and "trainer.rank" in said, said
+    assert_trainers_gone(tmp_path / "study") if fault == "hook raises" else None
