@@ -283,3 +283,34 @@ class Broken(Heat2dSurrogate):
     else:
         assert "the user's hook failed at batch 2" in said and "trainer.rank" in said, said
     assert_trainers_gone(tmp_path / "study") if fault == "hook raises" else None
+
+
+def test_killed_clients_are_rerun_and_no_sample_is_trained_twice(tmp_path, prefix, validation):
+    """Clients killed with SIGKILL mid-stream run again with the same parameters; the steps the
+    first attempt delivered are refused as duplicates, so every sample reaches a buffer once:
+    FIFO serves exactly ceil(samples / batch_size) batches per rank and trains each sample once."""
+    from test_faults import Killer
+    sims, batch = 8, 4
+    cfg = surrogate_config(tmp_path, prefix, validation, sims=sims, ports=(22523, 26520),
+                           dl={"buffer": "FIFO", "batch_size": batch, "per_server_watermark": batch,
+                               "buffer_size": 400})
+    cfg["study_options"].update({"crashes_before_redraw": 100, "simulation_timeout": 30})
+    cfg["launcher_config"]["fault_tolerance"] = True
+    cfg["client_config"]["command_default_args"] += ["--substeps", "20000"]
+    study = tmp_path / "study"
+    victims = [1, 4, 6]
+    killer = Killer(study, victims, seed=11)
+    killer.start()
+    done = run_launcher(prefix, write_config(tmp_path, cfg), timeout=600)
+    killer.stop.set()
+    killer.join()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(killer.killed) == victims, killer.killed
+    summary = json.loads((study / "summary.json").read_text())
+    # A kill after the last step costs no rerun; the others resent steps that had arrived.
+    assert summary["finished"] == sims and summary["faults"]["resubmitted"] >= 1, summary
+    assert summary["counters"]["duplicates"] > 0, summary["counters"]
+    training = summary["training"]
+    per_rank = sims * STEPS // 2  # steps t to rank t mod 2: 10 of the 20 steps of each simulation
+    assert training["samples_trained_per_rank"] == [per_rank, per_rank], (training, summary["counters"])
+    assert training["batches_served_per_rank"] == [-(-per_rank // batch)] * 2, training
