@@ -243,7 +243,8 @@ public final class DeepLearningServer: BaseServer {
         reportProgress()
     }
 
-    /// Logs the loss reports that arrived (rank 0's trainer sends them) and keeps them.
+    /// Logs the loss reports that arrived (rank 0's trainer sends them), keeps them, and tells
+    /// the launcher the latest (its status page and metrics).
     func reportProgress() {
         let reports = feed.locked { feed -> [TrainerProtocol.TrainingProgress] in
             defer { feed.progress.removeAll() }
@@ -253,6 +254,13 @@ public final class DeepLearningServer: BaseServer {
             history.append(report)
             let valid = report.validLoss.map { String(format: ", validation loss %.6g", $0) } ?? ""
             log.event("training: batch \(report.batch), \(report.samples) samples, loss \(String(format: "%.6g", report.trainLoss))\(valid) (\(String(format: "%.1f", report.elapsed)) s)")
+        }
+        if let last = reports.last {
+            do {
+                try reportTraining(batch: last.batch, samples: last.samples, trainLoss: last.trainLoss, validLoss: last.validLoss)
+            } catch {
+                log.error("cannot send the training progress to the launcher: \(error)")
+            }
         }
     }
 

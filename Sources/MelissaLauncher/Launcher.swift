@@ -1,4 +1,5 @@
 import Glibc
+import MelissaMonitor
 import MelissaProtocol
 import MelissaSchedulers
 import MelissaTransport
@@ -249,6 +250,13 @@ final class Launcher {
             counts.total = Int(total)
             counts.bytes = bytes
             console.log(.debug, "server progress: \(finished) finished, \(failed) failed of \(total), \(bytes) bytes")
+        case let .training(batch, samples, trainLoss, validLoss):
+            if counts.training == nil {
+                counts.training = StudyStatus.Training(batch: batch, samples: samples, trainLoss: trainLoss, validLoss: validLoss)
+            }
+            counts.training?.record(batch: batch, samples: samples, trainLoss: trainLoss, validLoss: validLoss)
+            let valid = validLoss.map { String(format: ", validation loss %.4g", $0) } ?? ""
+            console.log(.info, "training: step \(batch), \(samples) samples, loss \(String(format: "%.4g", trainLoss))\(valid)")
         case let .studyEnd(exitCode, finished, failed, summary):
             counts.finished = Int(finished)
             counts.failed = Int(failed)

@@ -1,3 +1,5 @@
+import MelissaMonitor
+
 /// The study counters the progress display shows.
 struct ProgressCounts: Equatable, Sendable {
     /// Simulations the server counted as finished.
@@ -14,6 +16,8 @@ struct ProgressCounts: Equatable, Sendable {
     var bytes: UInt64 = 0
     /// Recent data rate, bytes per second.
     var throughput: Double = 0
+    /// A training flavor's loss reports (its `training` messages), nil for other flavors.
+    var training: StudyStatus.Training?
 }
 
 /// Formats progress; pure functions, so the text is testable without a terminal.

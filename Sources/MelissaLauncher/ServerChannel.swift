@@ -81,6 +81,7 @@ extension ControlMessage {
         case .cancelJob: return "cancelJob"
         case .requestDone: return "requestDone"
         case .pong: return "pong"
+        case .training: return "training"
         }
     }
 

@@ -73,6 +73,7 @@ final class StatusPublisher {
             status.etaSeconds = ProgressDisplay.etaSeconds(counts, elapsed: elapsed)
             status.server = serverStatus
             status.jobs = rows
+            status.training = counts.training
             if takeSample {
                 status.record(sample: .init(t: elapsed, bytesReceived: counts.bytes, finished: counts.finished))
             }

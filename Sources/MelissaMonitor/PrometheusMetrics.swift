@@ -50,6 +50,16 @@ public enum PrometheusMetrics {
         for job in status.jobs { jobsByState[job.state, default: 0] += 1 }
         family("melissa_jobs", "gauge", "Scheduler jobs by state.",
                jobsByState.keys.sorted().map { ([("state", $0)], String(jobsByState[$0]!)) })
+        // Training flavors only; no sample otherwise (absent, not zero).
+        let training = status.training
+        family("melissa_training_steps_total", "counter", "Training steps taken so far (the same on every trainer).",
+               training.map { [([], String($0.batch))] } ?? [])
+        family("melissa_training_samples_total", "counter", "Samples trained so far, all trainers.",
+               training.map { [([], String($0.samples))] } ?? [])
+        family("melissa_training_loss", "gauge", "Mean training loss since the previous report.",
+               training.map { [([], format($0.trainLoss))] } ?? [])
+        family("melissa_validation_loss", "gauge", "Loss on the validation set at the latest report (absent without one).",
+               training?.validLoss.map { [([], format($0))] } ?? [])
         return out
     }
 

@@ -32,6 +32,101 @@ public struct StudyStatus: Sendable, Codable, Equatable {
     public var jobs: [JobRow]
     /// Progress over time, oldest first, at most `maxHistory` samples.
     public var history: [Sample]
+    /// A training flavor's loss reports, nil for other flavors.
+    public var training: Training?
+
+    /// A training flavor's progress: the latest loss report and the recent ones.
+    public struct Training: Sendable, Codable, Equatable {
+        /// Steps trained so far (the same on every rank).
+        public var batch: UInt64
+        /// Samples trained so far, all ranks.
+        public var samples: UInt64
+        /// Mean training loss since the previous report.
+        public var trainLoss: Double
+        /// Validation loss, nil without a validation set.
+        public var validLoss: Double?
+        /// Earlier reports, oldest first, at most `maxHistory` (each without its own history).
+        public var reports: [Report]
+
+        /// One loss report.
+        public struct Report: Sendable, Codable, Equatable {
+            public var batch: UInt64
+            public var trainLoss: Double
+            public var validLoss: Double?
+            /// A report.
+            public init(batch: UInt64, trainLoss: Double, validLoss: Double?) {
+                self.batch = batch
+                self.trainLoss = trainLoss
+                self.validLoss = validLoss
+            }
+            enum CodingKeys: String, CodingKey {
+                case batch = "batch"
+                case trainLoss = "train_loss"
+                case validLoss = "valid_loss"
+            }
+            /// Encodes every key; a missing or non-finite loss as `null` (JSON has no NaN).
+            public func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(batch, forKey: .batch)
+                try container.encode(trainLoss.isFinite ? trainLoss : nil, forKey: .trainLoss)
+                try container.encode(validLoss.flatMap { $0.isFinite ? $0 : nil }, forKey: .validLoss)
+            }
+            /// Reads what `encode` writes (`null` losses as NaN / nil).
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                batch = try container.decode(UInt64.self, forKey: .batch)
+                trainLoss = try container.decodeIfPresent(Double.self, forKey: .trainLoss) ?? .nan
+                validLoss = try container.decodeIfPresent(Double.self, forKey: .validLoss)
+            }
+        }
+
+        /// The state after the first report.
+        public init(batch: UInt64, samples: UInt64, trainLoss: Double, validLoss: Double?, reports: [Report] = []) {
+            self.batch = batch
+            self.samples = samples
+            self.trainLoss = trainLoss
+            self.validLoss = validLoss
+            self.reports = reports
+        }
+
+        /// Takes a new report in, keeping at most `maxHistory` of them.
+        public mutating func record(batch: UInt64, samples: UInt64, trainLoss: Double, validLoss: Double?) {
+            self.batch = batch
+            self.samples = samples
+            self.trainLoss = trainLoss
+            self.validLoss = validLoss
+            reports.append(Report(batch: batch, trainLoss: trainLoss, validLoss: validLoss))
+            if reports.count > StudyStatus.maxHistory { reports.removeFirst(reports.count - StudyStatus.maxHistory) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case batch = "batch"
+            case samples = "samples"
+            case trainLoss = "train_loss"
+            case validLoss = "valid_loss"
+            case reports = "reports"
+        }
+
+        /// Encodes every key; a missing or non-finite loss as `null`.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(batch, forKey: .batch)
+            try container.encode(samples, forKey: .samples)
+            try container.encode(trainLoss.isFinite ? trainLoss : nil, forKey: .trainLoss)
+            try container.encode(validLoss.flatMap { $0.isFinite ? $0 : nil }, forKey: .validLoss)
+            try container.encode(reports, forKey: .reports)
+        }
+
+        /// Reads what `encode` writes.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            batch = try container.decode(UInt64.self, forKey: .batch)
+            samples = try container.decode(UInt64.self, forKey: .samples)
+            trainLoss = try container.decodeIfPresent(Double.self, forKey: .trainLoss) ?? .nan
+            validLoss = try container.decodeIfPresent(Double.self, forKey: .validLoss)
+            reports = try container.decode([Report].self, forKey: .reports)
+        }
+    }
 
     /// Simulation counts by state; `total` is the study's size, the others partition what has started.
     public struct SimulationCounts: Sendable, Codable, Equatable {
@@ -177,7 +272,7 @@ public struct StudyStatus: Sendable, Codable, Equatable {
     public init(study: String, scheduler: String, state: String = "starting", startedAt: Double,
                 elapsedSeconds: Double = 0, simulations: SimulationCounts = .init(), bytesReceived: UInt64 = 0,
                 throughputBytesPerSecond: Double = 0, etaSeconds: Double? = nil, server: ServerStatus = .init(),
-                jobs: [JobRow] = [], history: [Sample] = []) {
+                jobs: [JobRow] = [], history: [Sample] = [], training: Training? = nil) {
         self.study = study
         self.scheduler = scheduler
         self.state = state
@@ -190,6 +285,7 @@ public struct StudyStatus: Sendable, Codable, Equatable {
         self.server = server
         self.jobs = jobs
         self.history = Array(history.suffix(Self.maxHistory))
+        self.training = training
     }
 
     /// Appends a sample to `history`, dropping the oldest ones beyond `maxHistory`.
@@ -215,6 +311,7 @@ public struct StudyStatus: Sendable, Codable, Equatable {
         case server = "server"
         case jobs = "jobs"
         case history = "history"
+        case training = "training"
     }
 
     /// Encodes every key, a nil ETA as `null`.
@@ -232,5 +329,6 @@ public struct StudyStatus: Sendable, Codable, Equatable {
         try container.encode(server, forKey: .server)
         try container.encode(jobs, forKey: .jobs)
         try container.encode(history, forKey: .history)
+        try container.encode(training, forKey: .training)
     }
 }

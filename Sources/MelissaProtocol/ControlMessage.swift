@@ -52,6 +52,10 @@ public enum ControlMessage: Equatable, Sendable {
     /// Launcher -> server: request `request` of session `session` was settled; sent again,
     /// identical, whenever the request is repeated.
     case requestDone(session: UInt64, request: UInt64, outcome: RequestOutcome, detail: String)
+    /// Server -> launcher: a training flavor's loss report (steps and samples trained so far,
+    /// the mean training loss since the last report, the validation loss if there is one), for
+    /// the status page and metrics.
+    case training(batch: UInt64, samples: UInt64, trainLoss: Double, validLoss: Double?)
 
     /// Kind code on the wire.
     public var kind: UInt16 {
@@ -67,6 +71,7 @@ public enum ControlMessage: Equatable, Sendable {
         case .cancelJob: return 9
         case .requestDone: return 10
         case .pong: return 11
+        case .training: return 12
         }
     }
 
@@ -96,6 +101,8 @@ public enum ControlMessage: Equatable, Sendable {
             w.u64(session); w.u64(request); w.u32(group); w.string(reason)
         case let .requestDone(session, request, outcome, detail):
             w.u64(session); w.u64(request); w.u8(outcome.rawValue); w.string(detail)
+        case let .training(batch, samples, trainLoss, validLoss):
+            w.u64(batch); w.u64(samples); w.f64(trainLoss); w.u8(validLoss == nil ? 0 : 1); w.f64(validLoss ?? 0)
         }
         return w.bytes
     }
@@ -154,6 +161,14 @@ public enum ControlMessage: Equatable, Sendable {
             message = .requestDone(session: session, request: request, outcome: outcome, detail: try r.string("detail"))
         case 11:
             message = .pong
+        case 12:
+            let batch = try r.u64()
+            let samples = try r.u64()
+            let trainLoss = try r.f64()
+            let hasValid = try r.u8()
+            guard hasValid <= 1 else { throw .invalidValue(what: "validation loss flag", detail: "\(hasValid)") }
+            let validLoss = try r.f64()
+            message = .training(batch: batch, samples: samples, trainLoss: trainLoss, validLoss: hasValid == 1 ? validLoss : nil)
         default:
             throw .unknownKind(channel: "control", kind: kind)
         }

@@ -218,6 +218,14 @@ extension BaseServer {
         }
     }
 
+    /// Rank 0: tells the launcher a training flavor's latest loss report (its status page and
+    /// metrics show it). Other ranks return at once. Not collective.
+    public func reportTraining(batch: Int, samples: Int, trainLoss: Double, validLoss: Double?) throws {
+        guard rank == 0 else { return }
+        try sendToLauncher(.training(batch: UInt64(max(0, batch)), samples: UInt64(max(0, samples)),
+                                     trainLoss: trainLoss, validLoss: validLoss))
+    }
+
     /// Rank 0: a rank's convergence verdict; once every rank has converged the study ends
     /// early, successfully, and no further group is submitted.
     func rankConverged(rank r: Int, _ converged: Bool) throws {

@@ -30,6 +30,26 @@ final class RendererTests: XCTestCase {
         XCTAssertEqual(Set(metrics.help.keys), Set(metrics.type.keys))
     }
 
+    func testPrometheusTrainingFamiliesHaveSamplesOnlyForATrainingStudy() throws {
+        let plain = try PrometheusExposition(parsing: PrometheusMetrics.render(Fixtures.status))
+        for name in ["melissa_training_steps_total", "melissa_training_samples_total", "melissa_training_loss",
+                     "melissa_validation_loss"] {
+            XCTAssertNotNil(plain.help[name], name)
+            XCTAssertFalse(plain.samples.contains { $0.name == name }, name)
+        }
+        var status = Fixtures.status
+        status.training = StudyStatus.Training(batch: 300, samples: 9600, trainLoss: 0.125, validLoss: 0.5)
+        let metrics = try PrometheusExposition(parsing: PrometheusMetrics.render(status))
+        XCTAssertEqual(metrics.value("melissa_training_steps_total"), 300)
+        XCTAssertEqual(metrics.value("melissa_training_samples_total"), 9600)
+        XCTAssertEqual(metrics.value("melissa_training_loss"), 0.125)
+        XCTAssertEqual(metrics.value("melissa_validation_loss"), 0.5)
+        XCTAssertEqual(metrics.type["melissa_training_steps_total"], "counter")
+        status.training?.validLoss = nil
+        let noValidation = try PrometheusExposition(parsing: PrometheusMetrics.render(status))
+        XCTAssertFalse(noValidation.samples.contains { $0.name == "melissa_validation_loss" })
+    }
+
     func testPrometheusEscapesLabelValues() throws {
         var status = Fixtures.status
         status.study = "C:\\runs\\\"x\"\nnext"

@@ -15,8 +15,32 @@ final class StudyStatusTests: XCTestCase {
             + #""scheduler":"openmpi","server":{"pid":4242,"ranks":4,"restarts":1,"state":"running"},"#
             + #""simulations":{"failed":1,"finished":4,"running":2,"total":10,"waiting":3},"#
             + #""started_at":1700000000.5,"state":"running","study":"/scratch/études/run-1","#
-            + #""throughput_bytes_per_second":8192.5}"#
+            + #""throughput_bytes_per_second":8192.5,"training":null}"#
         XCTAssertEqual(String(decoding: StatusJSON.render(Fixtures.status), as: UTF8.self), expected)
+    }
+
+    /// A training flavor's reports: the latest values and the recent ones, a missing or
+    /// diverged loss as `null` (JSON has no NaN).
+    func testGoldenTrainingJSON() throws {
+        var status = Fixtures.status
+        var training = StudyStatus.Training(batch: 50, samples: 1600, trainLoss: 0.5, validLoss: 0.25)
+        training.record(batch: 50, samples: 1600, trainLoss: 0.5, validLoss: 0.25)
+        training.record(batch: 100, samples: 3200, trainLoss: .nan, validLoss: nil)
+        status.training = training
+        let json = String(decoding: StatusJSON.render(status), as: UTF8.self)
+        XCTAssertTrue(json.hasSuffix(#""training":{"batch":100,"reports":[{"batch":50,"train_loss":0.5,"valid_loss":0.25},"#
+                                     + #"{"batch":100,"train_loss":null,"valid_loss":null}],"samples":3200,"#
+                                     + #""train_loss":null,"valid_loss":null}}"#), json)
+        let decoded = try JSONDecoder().decode(StudyStatus.self, from: Data(json.utf8))
+        XCTAssertEqual(decoded.training?.reports.count, 2)
+        XCTAssertEqual(decoded.training?.reports.first, .init(batch: 50, trainLoss: 0.5, validLoss: 0.25))
+        XCTAssertTrue(decoded.training?.trainLoss.isNaN ?? false)
+    }
+
+    func testTrainingKeepsTheLast600Reports() {
+        var training = StudyStatus.Training(batch: 0, samples: 0, trainLoss: 1, validLoss: nil)
+        for i in 1...700 { training.record(batch: UInt64(i), samples: UInt64(i), trainLoss: 1, validLoss: nil) }
+        XCTAssertEqual(training.reports.map(\.batch), (101...700).map(UInt64.init))
     }
 
     func testNilOptionalsAreNullNotMissing() throws {

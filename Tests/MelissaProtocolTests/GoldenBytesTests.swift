@@ -226,6 +226,26 @@ final class GoldenBytesTests: XCTestCase {
             """))
     }
 
+    func testControlTraining() {
+        assertControl(.training(batch: 300, samples: 9600, trainLoss: 0.5, validLoss: 0.25), hex("""
+            4d4c5343 0300 0c00          // kind 12
+            2c01000000000000            // batch 300
+            8025000000000000            // samples 9600
+            000000000000e03f            // training loss 0.5
+            01                          // a validation loss follows
+            000000000000d03f            // validation loss 0.25
+            """))
+        assertControl(.training(batch: 1, samples: 2, trainLoss: 4, validLoss: nil), hex("""
+            4d4c5343 0300 0c00
+            0100000000000000 0200000000000000
+            0000000000001040            // training loss 4
+            00 0000000000000000         // no validation loss
+            """))
+        XCTAssertEqual(decoding(hex("4d4c5343 0300 0c00 0100000000000000 0200000000000000 0000000000001040 02 0000000000000000"),
+                                with: ControlMessage.decode),
+                       .failure(.invalidValue(what: "validation loss flag", detail: "2")))
+    }
+
     func testControlKindCodes() {
         let kinds: [(ControlMessage, UInt16)] = [
             (.hello(serverCommSize: 1, connectionEndpoint: "", session: 1), 1), (.welcome(session: 1), 2),
@@ -234,6 +254,7 @@ final class GoldenBytesTests: XCTestCase {
             (.progress(finished: 0, failed: 0, total: 0, bytesReceived: 0), 6), (.stop(reason: ""), 7),
             (.studyEnd(exitCode: 0, finished: 0, failed: 0, summary: ""), 8), (.cancelJob(session: 1, request: 1, groupID: 0, reason: ""), 9),
             (.requestDone(session: 1, request: 1, outcome: .accepted, detail: ""), 10), (.pong, 11),
+            (.training(batch: 0, samples: 0, trainLoss: 0, validLoss: nil), 12),
         ]
         for (message, kind) in kinds {
             XCTAssertEqual(message.kind, kind)

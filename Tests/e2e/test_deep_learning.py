@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import numpy as np
 import pytest
@@ -208,10 +209,30 @@ def test_kill_9_of_a_server_rank_mid_training_restarts_from_the_checkpointed_mod
                            dl={"checkpoint_interval": 2, "nb_batches_update": 10})
     # Slow clients, so training is still going on when the rank is killed.
     cfg["client_config"]["command_default_args"] += ["--substeps", "40000"]
+    # The launcher's status endpoint shows the training losses while the study runs.
+    token = "e2e-dl-token-0123456789abcdef"
+    cfg["launcher_config"].update({"http_port": 20970, "http_token": token})
     config = write_config(tmp_path, cfg)
     study = tmp_path / "study"
     launcher = start(prefix, config)
     try:
+        def status():
+            request = urllib.request.Request("http://127.0.0.1:20970/status.json")
+            request.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(request, timeout=5) as reply:
+                    return json.loads(reply.read())
+            except OSError:
+                return {}
+        assert wait_for(lambda: (status().get("training") or {}).get("batch", 0) > 0, timeout=120), said(config)
+        training = status()["training"]
+        assert training["samples"] > 0 and training["train_loss"] > 0 and training["valid_loss"] > 0, training
+        assert training["reports"][-1]["batch"] == training["batch"], training
+        metrics_request = urllib.request.Request("http://127.0.0.1:20970/metrics")
+        metrics_request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(metrics_request, timeout=5) as reply:
+            metrics = reply.read().decode()
+        assert "\nmelissa_training_loss " in metrics and "\nmelissa_validation_loss " in metrics, metrics
         # A server checkpoint that names a model (the trainer saved it when asked).
         def checkpointed_model():
             log = study / "server.rank0.log"
