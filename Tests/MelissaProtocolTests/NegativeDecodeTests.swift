@@ -178,7 +178,7 @@ final class NegativeDecodeTests: XCTestCase {
               tail: hex("04030201 02000000"))
         check("4d4c5344 0100", [0, 2, 0x0100, 0xFFFF], "data", DataHeader.decode,
               tail: [UInt8](repeating: 0, count: 40))
-        check("4d4c5343 0300", [0, 12, 13, 0x0100, 0xFFFF], "control", ControlMessage.decode)
+        check("4d4c5343 0300", [0, 13, 14, 0x0100, 0xFFFF], "control", ControlMessage.decode)
         check("4d4c5349 0300", [0, 11, 0x0100, 0xFFFF], "internal", InternalMessage.decode)
     }
 
