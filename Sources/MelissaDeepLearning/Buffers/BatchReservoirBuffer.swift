@@ -5,22 +5,8 @@
 /// Melissa's BatchReservoir source was not available; its documentation only shows that it takes `batch_size`. This
 /// seen-first eviction is our choice: with data arriving faster than training consumes it, a plain reservoir throws away
 /// samples nobody trained on, this one throws away repeats first.
-enum BatchReservoirBuffer: BufferPolicyRules {
-    static let usesWatermark = true
-    static let consumesSamples = false
-
-    static func put(_ sample: Sample, into core: inout BufferCore) -> PutOutcome {
-        guard core.count >= core.capacity else {
-            core.append(sample)
-            return .stored
-        }
-        let victim = core.seenTotal > 0
-            ? core.seenPosition(core.rng.index(below: core.seenTotal))
-            : core.rng.index(below: core.count)
-        return core.replace(at: victim, with: sample)
+enum BatchReservoirBuffer: ReservoirPolicy {
+    static func evictionIndex(in core: inout BufferCore) -> Int {
+        core.seenTotal > 0 ? core.seenPosition(core.rng.index(below: core.seenTotal)) : core.rng.index(below: core.count)
     }
-
-    static func streamingBatch(from core: inout BufferCore) -> [Sample]? { core.randomDistinctBatch() }
-
-    static func finalBatch(from core: inout BufferCore) -> [Sample]? { core.drainBatch() }
 }

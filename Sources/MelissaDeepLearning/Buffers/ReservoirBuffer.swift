@@ -1,21 +1,8 @@
 /// Reservoir: batches of `batchSize` distinct uniformly random held samples, left in place (a sample can train many times);
 /// a put into a full buffer evicts a uniformly random held sample. Once reception is over it drains: batches take unseen
 /// samples first until every held sample was trained on at least once, then it is exhausted.
-enum ReservoirBuffer: BufferPolicyRules {
-    static let usesWatermark = true
-    static let consumesSamples = false
-
-    static func put(_ sample: Sample, into core: inout BufferCore) -> PutOutcome {
-        guard core.count >= core.capacity else {
-            core.append(sample)
-            return .stored
-        }
-        return core.replace(at: core.rng.index(below: core.count), with: sample)
-    }
-
-    static func streamingBatch(from core: inout BufferCore) -> [Sample]? { core.randomDistinctBatch() }
-
-    static func finalBatch(from core: inout BufferCore) -> [Sample]? { core.drainBatch() }
+enum ReservoirBuffer: ReservoirPolicy {
+    static func evictionIndex(in core: inout BufferCore) -> Int { core.rng.index(below: core.count) }
 }
 
 extension BufferCore {

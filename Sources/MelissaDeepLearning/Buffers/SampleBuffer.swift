@@ -322,6 +322,59 @@ protocol BufferPolicyRules {
     static func finalBatch(from core: inout BufferCore) -> [Sample]?
 }
 
+/// FIFO and FIRO: a served sample leaves the buffer, so a full buffer refuses puts
+/// (back-pressure), and while data streams only full batches go (a deterministic batch count).
+/// A policy says only which samples a batch removes.
+protocol ConsumingPolicy: BufferPolicyRules {
+    /// Removes `count` held samples, in the order they train.
+    static func remove(_ count: Int, from core: inout BufferCore) -> [Sample]
+}
+
+extension ConsumingPolicy {
+    static var consumesSamples: Bool { true }
+
+    static func put(_ sample: Sample, into core: inout BufferCore) -> PutOutcome {
+        guard core.count < core.capacity else { return .full }
+        core.append(sample)
+        return .stored
+    }
+
+    static func streamingBatch(from core: inout BufferCore) -> [Sample]? {
+        guard core.count >= core.batchSize else { return nil }
+        return remove(core.batchSize, from: &core)
+    }
+
+    /// What is left; the last batch may be smaller.
+    static func finalBatch(from core: inout BufferCore) -> [Sample]? {
+        guard core.count > 0 else { return nil }
+        return remove(min(core.batchSize, core.count), from: &core)
+    }
+}
+
+/// Reservoirs: served samples stay for later batches, and a put into a full buffer evicts one.
+/// A policy says only which one.
+protocol ReservoirPolicy: BufferPolicyRules {
+    /// The slot a put into a full buffer replaces.
+    static func evictionIndex(in core: inout BufferCore) -> Int
+}
+
+extension ReservoirPolicy {
+    static var usesWatermark: Bool { true }
+    static var consumesSamples: Bool { false }
+
+    static func put(_ sample: Sample, into core: inout BufferCore) -> PutOutcome {
+        guard core.count >= core.capacity else {
+            core.append(sample)
+            return .stored
+        }
+        return core.replace(at: evictionIndex(in: &core), with: sample)
+    }
+
+    static func streamingBatch(from core: inout BufferCore) -> [Sample]? { core.randomDistinctBatch() }
+
+    static func finalBatch(from core: inout BufferCore) -> [Sample]? { core.drainBatch() }
+}
+
 /// The held samples and the RNG, with the storage moves the policies are made of.
 struct BufferCore: Sendable {
     let capacity: Int
