@@ -16,6 +16,8 @@
 #            minutes), so Python simulations use the Open MPI of the server and libmelissa.so
 #            (implies build and python)
 #   slurm    Slurm and munge, for the one-node Slurm of Scripts/slurm-cluster.sh
+#   cluster  the slurm group plus iproute2 (ip netns, veth, bridge) and util-linux (nsenter,
+#            unshare), for the multi-node Slurm in network namespaces of Scripts/cluster.sh
 #   oar      OAR 2.5, PostgreSQL and OpenSSH's server, for Scripts/oar-cluster.sh
 #   browser  headless Chromium, which renders the status page in its test
 #   torch    PyTorch and safetensors in that .venv, for the deep-learning flavor's trainers
@@ -38,6 +40,7 @@ declare -A DEBIAN=(
   [python]="python3 python3-venv"
   [mpi4py]="python3-dev"
   [slurm]="slurmctld slurmd slurm-client munge"
+  [cluster]="slurmctld slurmd slurm-client munge iproute2 util-linux"
   [oar]="oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql openssh-server"
   [browser]="chromium"
   [torch]=""
@@ -65,11 +68,11 @@ expand() {
         [ "${MELISSA_SKIP_OAR:-0}" = 1 ] || wanted+=(oar)
         [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser)
         [ "${MELISSA_SKIP_TORCH:-0}" = 1 ] || wanted+=(torch) ;;
-      all) wanted+=(build python mpi4py torch slurm oar browser) ;;
+      all) wanted+=(build python mpi4py torch slurm cluster oar browser) ;;
       mpi4py) wanted+=(build python mpi4py) ;;
       torch) wanted+=(python torch) ;;
-      build|python|slurm|oar|browser) wanted+=("$g") ;;
-      *) die "unknown group '$g' (groups: build python mpi4py torch slurm oar browser test all)" ;;
+      build|python|slurm|cluster|oar|browser) wanted+=("$g") ;;
+      *) die "unknown group '$g' (groups: build python mpi4py torch slurm cluster oar browser test all)" ;;
     esac
   done
   groups=()

@@ -15,6 +15,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${MELISSA_SLURM_STATE:-/var/tmp/melissa-slurm}
 conf=/etc/slurm/slurm.conf
+# This script's cluster is the one of /etc/slurm/slurm.conf, even in a shell where the
+# multi-node cluster's SLURM_CONF (Scripts/cluster.sh env) was exported.
+export SLURM_CONF=$conf
 marker="# written by melissa Scripts/slurm-cluster.sh"
 host=$(hostname -s)
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo

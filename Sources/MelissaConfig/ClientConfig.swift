@@ -6,11 +6,17 @@ public struct ClientConfig: Sendable, Equatable {
     public var commandDefaultArgs: [String]
     /// `preprocessing_commands`: shell commands run in the job before the simulation.
     public var preprocessingCommands: [String]
+    /// `persistent_jobs`: run the study with at most this many client jobs, each running
+    /// simulations one after another as it asks for them (`melissa_fetch_next_parameters`); nil
+    /// (the default): one job per simulation group.
+    public var persistentJobs: Int?
 
     /// Creates client settings; values are not validated here (parsing validates).
-    public init(executableCommand: String, commandDefaultArgs: [String] = [], preprocessingCommands: [String] = []) {
+    public init(executableCommand: String, commandDefaultArgs: [String] = [], preprocessingCommands: [String] = [],
+                persistentJobs: Int? = nil) {
         self.executableCommand = executableCommand
         self.commandDefaultArgs = commandDefaultArgs
         self.preprocessingCommands = preprocessingCommands
+        self.persistentJobs = persistentJobs
     }
 }

@@ -14,7 +14,8 @@ enum ConfigSchema {
                                  "timer_delay", "fault_tolerance", "max_server_restarts", "launcher_port", "bind_address",
                                  "advertised_host", "server_timeout",
                                  "std_output", "verbosity", "http_port", "http_host", "http_token"]
-    static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands"]
+    static let clientConfig = ["executable_command", "command_default_args", "preprocessing_commands",
+                               "persistent_jobs"]
     static let serverConfig = ["preprocessing_commands", "connection_port", "data_port", "bind_address",
                                "advertised_host", "memory_limit_mb", "data_encryption"]
 

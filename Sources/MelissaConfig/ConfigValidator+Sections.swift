@@ -53,9 +53,10 @@ extension ConfigValidator {
         let executable = r.string("executable_command", required: true)
         let defaultArgs = r.stringArray("command_default_args", required: false)
         let preprocessing = r.stringArray("preprocessing_commands", required: false)
+        let persistentJobs = r.int("persistent_jobs", required: false, range: 1...ConfigDefaults.maximumSimulationCount)
         guard let executable else { return nil }
         return ClientConfig(executableCommand: executable, commandDefaultArgs: defaultArgs ?? [],
-                            preprocessingCommands: preprocessing ?? [])
+                            preprocessingCommands: preprocessing ?? [], persistentJobs: persistentJobs)
     }
 
     /// Reads `server_config` (every key has a default).

@@ -60,10 +60,20 @@ enum ConfigValidator {
               let clientConfig else {
             return nil
         }
-        return StudyConfig(outputDir: outputDir, serverClass: flavor.name, serverFilename: serverFilename,
-                           studyOptions: studyOptions, flavorSettings: settings,
-                           launcherConfig: launcherConfig, clientConfig: clientConfig,
-                           serverConfig: serverConfig, canonicalJSON: canonicalJSON)
+        let config = StudyConfig(outputDir: outputDir, serverClass: flavor.name, serverFilename: serverFilename,
+                                 studyOptions: studyOptions, flavorSettings: settings,
+                                 launcherConfig: launcherConfig, clientConfig: clientConfig,
+                                 serverConfig: serverConfig, canonicalJSON: canonicalJSON)
+        if clientConfig.persistentJobs != nil, config.jobGroupSize != 1 {
+            // A persistent job runs one simulation at a time; a group's members run together.
+            issues.add(ConfigPath.root.appending("client_config").appending("persistent_jobs"),
+                       "needs one simulation per job, but this study groups \(config.jobGroupSize) per job "
+                       + (config.samplingPlan.joined ? "(server_class '\(flavor.name)' runs each draw's members together)"
+                                                      : "(study_options.group_size)")
+                       + "; leave persistent_jobs out, or set group_size to 1")
+            return nil
+        }
+        return config
     }
 
     /// `server_class`, looked up in the registry (left out: sensitivity analysis); an unknown

@@ -72,6 +72,8 @@ public enum Limits {
     public static let maxGroupSize = 65_536
     /// Most simulations one `holdingsQuery` or `holdingsReport` names.
     public static let maxHoldings = 65_536
+    /// Most parameters one `NextSimulationReply` may carry.
+    public static let maxParameters = 65_536
     /// Most float64 values in one data message (1 GiB of payload).
     public static let maxValuesPerMessage: UInt64 = 1 << 27
 }

@@ -1,3 +1,5 @@
+import MelissaConfig
+
 /// Slurm through its own commands: `sbatch --parsable` to submit, `squeue` (then `sacct`,
 /// then `sacct -c` for jobs already purged from the controller) to poll, `scancel` to cancel.
 ///
@@ -67,22 +69,7 @@ public final class SlurmBatchSystem: BatchSystem {
     /// Tasks one simulation asks for in `scheduler_arg_client` (`-n N`, `-nN`, `--ntasks=N`,
     /// `--ntasks N`; the last one wins, as in sbatch); 1 when not given.
     public static func tasksPerSimulation(_ arguments: [String]) -> Int {
-        var tasks = 1
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
-            if argument == "-n" || argument == "--ntasks", let next, let value = Int(next), value > 0 {
-                tasks = value
-                index += 1
-            } else if argument.hasPrefix("--ntasks="), let value = Int(argument.dropFirst(9)), value > 0 {
-                tasks = value
-            } else if argument.hasPrefix("-n"), !argument.hasPrefix("--"), let value = Int(argument.dropFirst(2)), value > 0 {
-                tasks = value
-            }
-            index += 1
-        }
-        return tasks
+        ClientRankCount.slurmTasks(arguments) ?? 1
     }
 
     /// The batch script of one group (lines): one `srun` step per member, started together;

@@ -198,9 +198,11 @@ extension BaseServer {
     /// be the one that went silent.
     func simulationStalled(_ sim: UInt32, rank r: Int, silence: Double? = nil) throws {
         guard Int(sim) < coordinator.simulationCount else { return }
-        let group = coordinator.group(of: sim)
+        // The job to cancel is the persistent job that was handed the simulation, if one was;
+        // the simulation's start is when its own group began running.
+        let group = coordinator.jobGroup(of: sim)
         let timeout = config.studyOptions.simulationTimeout
-        if let started = jobStarted[group], Self.now() - started < timeout { return }
+        if let started = jobStarted[coordinator.group(of: sim)], Self.now() - started < timeout { return }
         switch coordinator.states[Int(sim)] {
         case .submitted, .running: break
         default: return

@@ -32,6 +32,12 @@ extension BaseServer {
         }
         lastLauncherMessage = Self.now()
         log.event("study started: \(coordinator.simulationCount) simulations, \(commSize) server ranks, clients connect to \(connectionEndpoint)")
+        if let refusal = connectionBudget.refusal(limit: fileLimit) {
+            // Before any job: nothing runs that would fail for want of descriptors later.
+            recordError(refusal)
+            endStudy(reason: "the study's client connections do not fit the open-files limit")
+            return
+        }
         try resynchronizeAfterRestore()
         // A restored study may have nothing left to run: progress to the launcher, and the end.
         if restoredFromCheckpoint { try afterProgress() }
@@ -67,6 +73,7 @@ extension BaseServer {
     /// Answers every handshake, so a bad client can never wedge the REP socket.
     func handshakeReply(to request: [UInt8]) -> [UInt8] {
         request.withUnsafeBytes { raw -> [UInt8] in
+            if NextSimulationRequest.peekKind(raw) == NextSimulationRequest.kind { return nextSimulationReply(to: raw) }
             do {
                 let hello = try HandshakeRequest.decode(raw)
                 guard Int(hello.simulationID) < config.simulationCount else {
@@ -75,6 +82,9 @@ extension BaseServer {
                 }
                 guard hello.clientCommSize >= 1 else {
                     return HandshakeRefusal(reason: "client comm size must be at least 1").encode()
+                }
+                if let refusal = budgetRefusal(clientRanks: Int(hello.clientCommSize), simulation: hello.simulationID) {
+                    return HandshakeRefusal(reason: refusal).encode()
                 }
                 log.log(.info, "simulation \(hello.simulationID) connected with \(hello.clientCommSize) client ranks")
                 return HandshakeReply(nbTimeSteps: UInt32(config.studyOptions.nbTimeSteps),
@@ -93,6 +103,53 @@ extension BaseServer {
                 return HandshakeRefusal(reason: reason).encode()
             }
         }
+    }
+
+    /// A job asks what to run next (`melissa_fetch_next_parameters`): its own simulation first,
+    /// then, with `client_config.persistent_jobs`, the next one waiting; "finished" when nothing
+    /// is left for it, so the job exits 0.
+    func nextSimulationReply(to raw: UnsafeRawBufferPointer) -> [UInt8] {
+        let request: NextSimulationRequest
+        do { request = try NextSimulationRequest.decode(raw) } catch {
+            log.event("refused a next-simulation request: \(error)")
+            return HandshakeRefusal(reason: "\(error)").encode()
+        }
+        let job = request.jobSimulationID
+        guard !stopping else { return NextSimulationReply.finished.encode() }
+        switch coordinator.nextSimulation(jobOf: job) {
+        case let .run(sim):
+            jobStarted[coordinator.group(of: sim)] = Self.now()
+            if sim != job {
+                log.event("the persistent job of simulation \(job) runs simulation \(sim) next")
+            }
+            return NextSimulationReply(simulationID: sim, parameters: parameters[Int(sim)]).encode()
+        case .finished:
+            log.log(.info, "the job of simulation \(job) asked for another simulation: none left for it")
+            return NextSimulationReply.finished.encode()
+        case let .refused(reason):
+            log.event("refused a next-simulation request: \(reason)")
+            return HandshakeRefusal(reason: reason).encode()
+        }
+    }
+
+    /// A handshake with more client ranks than the budget assumed: the budget grows to it, and
+    /// when it no longer fits the open-files limit the simulation is refused and the study
+    /// ends with the remedy (every later simulation would need as many connections).
+    func budgetRefusal(clientRanks: Int, simulation: UInt32) -> String? {
+        guard clientRanks > connectionBudget.ranksPerSimulation else { return nil }
+        var grown = connectionBudget
+        grown.ranksPerSimulation = clientRanks
+        grown.ranksSource = "simulation \(simulation)'s handshake"
+        if let refusal = grown.refusal(limit: fileLimit) {
+            if !stopping {
+                recordError(refusal)
+                endStudy(reason: "the study's client connections do not fit the open-files limit")
+            }
+            return refusal
+        }
+        log.event("simulation \(simulation) runs \(clientRanks) client ranks (the budget assumed \(connectionBudget.ranksPerSimulation)): up to \(grown.clientConnections) client connections per server rank, \(grown.neededDescriptors) of \(fileLimit.soft) open files")
+        connectionBudget = grown
+        return nil
     }
 
     func drainLauncher() throws {

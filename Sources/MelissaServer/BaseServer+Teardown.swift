@@ -11,6 +11,26 @@ extension BaseServer {
         exitCode = 1
     }
 
+    /// Every rank's `dataPeers`, on rank 0 (empty elsewhere), sorted by rank and address. Collective.
+    func gatherDataPeers() throws -> [(rank: Int, address: String, simulations: Int)] {
+        if !dataPeers.isEmpty {
+            log.log(.info, "data came from " + dataPeers.sorted { $0.key < $1.key }
+                .map { "\($0.key) (\($0.value) simulation(s))" }.joined(separator: ", "))
+        }
+        let lines = dataPeers.map { "\($0.key) \($0.value)" }.joined(separator: "\n")
+        let gathered = try comm.allgather(Array(lines.utf8))
+        guard rank == 0 else { return [] }
+        var peers: [(rank: Int, address: String, simulations: Int)] = []
+        for (r, bytes) in gathered.enumerated() {
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let count = Int(parts[1]) else { continue }
+                peers.append((r, String(parts[0]), count))
+            }
+        }
+        return peers.sorted { ($0.rank, $0.address) < ($1.rank, $1.address) }
+    }
+
     /// Sums the counters over ranks, writes `summary.json` and tells the launcher the study
     /// ended (rank 0). Collective: `run()` calls it on every rank after `finish()`.
     func closeConnection() throws {
@@ -21,6 +41,7 @@ extension BaseServer {
                                   bytes: try comm.allreduceSum(ingest.bytes),
                                   cpuMicros: try comm.allreduceSum(ingest.cpuMicros),
                                   cpuBytes: try comm.allreduceSum(ingest.cpuBytes))
+        let peers = try gatherDataPeers()
         let refused = transport.refusals
         if refused.count > 0 {
             log.event("refused \(refused.count) connection(s) without the study's keys (last: \(refused.last))")
@@ -44,6 +65,7 @@ extension BaseServer {
         do { try writeFaultReport() } catch { recordError("cannot write faults.json: \(error)") }
         for (key, value) in summaryExtras() where summary[key] == nil { summary[key] = value }
         summary["ingest"] = window.summary
+        summary["data_peers"] = peers.map { ["rank": $0.rank, "address": $0.address, "simulations": $0.simulations] }
         summary["counters"] = Dictionary(uniqueKeysWithValues: zip(ServerCounters.names, totals.values.map { Int($0) }))
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: "\(studyDirectory)/summary.json"))

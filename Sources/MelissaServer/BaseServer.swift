@@ -59,6 +59,9 @@ open class BaseServer {
     var tracker: CompletionTracker
     /// When each simulation this rank is waiting for last sent data (stall detection).
     var lastData: [UInt32: Double] = [:]
+    /// Per sender address (`Peer-Address`), the simulations whose data reached this rank from
+    /// it: summary.json's `data_peers`, the proof of where the data travelled from.
+    var dataPeers: [String: Int] = [:]
     var lastStallCheck = 0.0
     /// The latest parameter draw each redrawn group is known to have on this rank.
     var knownDraws: [UInt32: UInt32] = [:]
@@ -81,6 +84,11 @@ open class BaseServer {
     /// Fault injection (`MELISSA_FAULT_KILL_IN_CHECKPOINT`): the checkpoints whose write this
     /// rank dies in, in this server run.
     let checkpointKills: [CheckpointKill]
+
+    /// The open-files limit of the server's processes after raising it (the lowest over ranks),
+    /// and what the study's connections need (rank 0 checks one against the other).
+    var fileLimit = FileDescriptorLimit(soft: Int.max, hard: Int.max)
+    var connectionBudget: ConnectionBudget
 
     // Rank 0 only.
     var coordinator: StudyCoordinator
@@ -124,6 +132,7 @@ open class BaseServer {
                 transport: (any ServerTransport)? = nil) throws {
         self.config = config
         self.routing = routing
+        connectionBudget = ConnectionBudget(config: config)
         self.studyDirectory = studyDirectory
         self.launcherAddress = launcherAddress
         comm = communicator
@@ -149,6 +158,7 @@ open class BaseServer {
                                                      redrawWholeGroup: config.samplingPlan.joined),
                                        routing: routing, nbTimeSteps: options.nbTimeSteps)
         coordinator.offline = options.offline
+        coordinator.persistentJobs = config.clientConfig.persistentJobs
         serverRestarts = ProcessInfo.processInfo.environment["MELISSA_SERVER_RESTARTS"].flatMap { Int($0) } ?? 0
         ingestDelayMicros = try Self.ingestDelay(ProcessInfo.processInfo.environment["MELISSA_FAULT_INGEST_DELAY_US"])
         let (myRank, restarts) = (rank, serverRestarts)
@@ -320,6 +330,7 @@ open class BaseServer {
     /// Exchanges endpoints between ranks, and on rank 0 binds the connection socket, samples
     /// parameters, connects to the launcher and submits the first groups. Collective.
     func initializeConnections() throws {
+        try raiseFileLimit()
         let endpoints = try comm.allgather(Array((transport.dataEndpoint + "\n" + transport.internalEndpoint).utf8))
             .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) }
         guard endpoints.allSatisfy({ $0.count == 2 }) else {
@@ -492,6 +503,11 @@ open class BaseServer {
         if piece.learnsLayout {
             fieldLayouts[Int(header.field)] = piece.layout
             log.log(.info, "field \(config.studyOptions.fieldNames[Int(header.field)]): \(header.globalSize) values, this rank holds [\(piece.layout.block.lowerBound), \(piece.layout.block.upperBound))")
+        }
+        if lastData[header.simulationID] == nil, let peer = transport.currentDataPeer {
+            // The simulation's first piece on this rank in this run: one metadata lookup per
+            // simulation, not per message.
+            dataPeers[peer, default: 0] += 1
         }
         if simulationComplete {
             lastData[header.simulationID] = nil

@@ -123,6 +123,10 @@ public final class EmbeddedServerTransport: ServerTransport {
 
     public var currentDataHasMore: Bool { currentFrame + 1 < current.count }
 
+    /// What `currentDataPeer` reports for every data message (a test sets it).
+    public var dataPeer: String?
+    public var currentDataPeer: String? { dataPeer }
+
     public func discardRemainingDataFrames() throws {
         while currentDataHasMore {
             currentFrame += 1

@@ -31,6 +31,9 @@ public protocol ServerTransport: AnyObject {
     func withCurrentData<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
     /// Whether the current data message has frames after the first.
     var currentDataHasMore: Bool { get }
+    /// The IP address the current data message came from (nil over `ipc://`, or in tests):
+    /// asked once per simulation and rank, to show where the data travelled from.
+    var currentDataPeer: String? { get }
     /// Reads and drops the current data message's remaining frames.
     func discardRemainingDataFrames() throws
 

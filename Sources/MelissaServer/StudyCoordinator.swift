@@ -121,6 +121,19 @@ public struct StudyCoordinator {
     /// job exits 0 (Melissa's offline mode); failures are handled as usual.
     public var offline = false
 
+    /// `client_config.persistent_jobs`: at most this many jobs run at once, each running
+    /// simulations one after another as it asks for them (`nextSimulation`); nil: one job per
+    /// group, as many as `job_limit` allows.
+    public var persistentJobs: Int?
+    /// Per job (named by the group it was submitted for, its host), the groups it was handed
+    /// after its own: their fate follows the job's.
+    public internal(set) var hosted: [UInt32: [UInt32]] = [:]
+    /// The host of each handed-out group.
+    var hostOf: [UInt32: UInt32] = [:]
+    /// Simulations a job's request handed out as the job's own (each member of a group job asks
+    /// for itself first).
+    var servedOwn: Set<UInt32> = []
+
     public internal(set) var states: [SimulationState]
     public internal(set) var records: [UInt32: GroupRecord] = [:]
     var completeRanks: [UInt32: Bitset] = [:]
@@ -188,7 +201,8 @@ public struct StudyCoordinator {
     /// again first, then new ones. Their simulations to run are now `submitted`.
     public mutating func groupsToSubmit() -> [UInt32] {
         var out: [UInt32] = []
-        while activeGroups.count < jobLimit {
+        let slots = persistentJobs.map { min(jobLimit, $0) } ?? jobLimit
+        while activeGroups.count < slots {
             let g: UInt32
             if !retryQueue.isEmpty {
                 g = retryQueue.removeFirst()
@@ -210,6 +224,63 @@ public struct StudyCoordinator {
             out.append(g)
         }
         return out
+    }
+
+    /// What a job asking for its next simulation gets.
+    public enum NextSimulation: Equatable, Sendable {
+        /// Run this simulation next.
+        case run(UInt32)
+        /// Nothing left for this job: it should exit 0.
+        case finished
+        /// The request does not come from a running job of this study: refused with the reason.
+        case refused(String)
+    }
+
+    /// The group whose job runs `sim`: its host when a persistent job was handed it, else its own.
+    public func jobGroup(of sim: UInt32) -> UInt32 {
+        let g = group(of: sim)
+        return hostOf[g] ?? g
+    }
+
+    /// A job (started for simulation `jobSimulation`) asks what to run next: first its own
+    /// simulation, then, with persistent jobs, the next group waiting for a job slot (failed
+    /// groups first), which now runs inside this job and fails with it.
+    public mutating func nextSimulation(jobOf jobSimulation: UInt32) -> NextSimulation {
+        guard Int(jobSimulation) < simulationCount else {
+            return .refused("simulation \(jobSimulation) is not in this study (0..<\(simulationCount))")
+        }
+        let host = group(of: jobSimulation)
+        guard activeGroups.contains(host) else {
+            return .refused("the job of simulation \(jobSimulation) is not running for this server (it ended, or the server restarted)")
+        }
+        if !servedOwn.contains(jobSimulation) {
+            servedOwn.insert(jobSimulation)
+            let s = Int(jobSimulation)
+            if states[s] == .submitted || states[s] == .running {
+                states[s] = .running
+                return .run(jobSimulation)
+            }
+        }
+        guard persistentJobs != nil else { return .finished }
+        while true {
+            let g: UInt32
+            if !retryQueue.isEmpty {
+                g = retryQueue.removeFirst()
+            } else if nextGroup < groupCount {
+                g = UInt32(nextGroup)
+                nextGroup += 1
+            } else {
+                return .finished
+            }
+            let waiting = members(ofGroup: g).filter { states[$0] == .pending }
+            // A retried group whose late data completed it meanwhile needs no run.
+            guard let first = waiting.first else { continue }
+            for s in waiting { states[s] = .running }
+            records[g, default: GroupRecord()].jobs += 1
+            hostOf[g] = host
+            hosted[host, default: []].append(g)
+            return .run(UInt32(first))
+        }
     }
 
     /// Records that server rank `rank` holds all of simulation `sim`'s data.
@@ -346,37 +417,44 @@ public struct StudyCoordinator {
         return true
     }
 
-    /// Applies a job state from the launcher; returns what the group's failure leads to, if any.
+    /// Applies a job state from the launcher; returns what the failure of the job's groups (its
+    /// own, and those a persistent job was handed) leads to, if any.
     public mutating func jobChanged(group: UInt32, state: JobState, exitCode: Int32, reason: String,
                                     now: Double) -> [Outcome] {
         guard Int(group) < groupCount, activeGroups.contains(group) else { return [] }
-        var unfinished: [UInt32] = []
-        for s in members(ofGroup: group) {
-            switch (states[s], state) {
-            case (.submitted, .running):
-                states[s] = .running
-            case (.submitted, .terminated), (.running, .terminated):
-                if offline {
-                    finish(UInt32(s))
-                } else {
-                    states[s] = .awaitingData(deadline: now + dataGrace)
-                    probe([UInt32(s)], now: now)
+        let groups = [group] + (hosted[group] ?? [])
+        var unfinished: [UInt32: [UInt32]] = [:]
+        for g in groups {
+            for s in members(ofGroup: g) {
+                switch (states[s], state) {
+                case (.submitted, .running):
+                    states[s] = .running
+                case (.submitted, .terminated), (.running, .terminated):
+                    if offline {
+                        finish(UInt32(s))
+                    } else {
+                        states[s] = .awaitingData(deadline: now + dataGrace)
+                        probe([UInt32(s)], now: now)
+                    }
+                case (.submitted, .failed), (.running, .failed), (.awaitingData, .failed):
+                    unfinished[g, default: []].append(UInt32(s))
+                default:
+                    break
                 }
-            case (.submitted, .failed), (.running, .failed), (.awaitingData, .failed):
-                unfinished.append(UInt32(s))
-            default:
-                break
             }
         }
         guard state == .terminated || state == .failed else { return [] }
         activeGroups.remove(group)
-        guard !unfinished.isEmpty else {
-            records[group]?.cancelReason = nil
-            return []
-        }
+        for s in members(ofGroup: group) { servedOwn.remove(UInt32(s)) }
+        for g in hosted[group] ?? [] { hostOf[g] = nil }
+        hosted[group] = nil
         let why = records[group]?.cancelReason
             ?? (reason.isEmpty ? "job failed with exit code \(exitCode)" : "\(reason) (exit code \(exitCode))")
-        return [groupFailed(group, simulations: unfinished, reason: why)]
+        records[group]?.cancelReason = nil
+        return groups.compactMap { g in
+            guard let sims = unfinished[g], !sims.isEmpty else { return nil }
+            return groupFailed(g, simulations: sims, reason: g == group ? why : "\(why), in the persistent job of group \(group)")
+        }
     }
 
     /// Simulations whose job ended but whose data did not all arrive within the grace period:

@@ -157,6 +157,8 @@ public final class ZMQServerTransport: ServerTransport {
 
     public var currentDataHasMore: Bool { dataMessage.hasMore }
 
+    public var currentDataPeer: String? { dataMessage.property("Peer-Address") }
+
     public func discardRemainingDataFrames() throws {
         while dataMessage.hasMore { try dataSocket.receive(into: dataMessage) }
     }

@@ -52,6 +52,13 @@ public final class ZMQMessage {
         try body(UnsafeMutableRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
     }
 
+    /// A metadata property of a received message (`Peer-Address`: the sender's IP address on a
+    /// TCP connection; `User-Id`: the authenticated user), or nil when the transport has none.
+    public func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(&msg, name) else { return nil }
+        return String(cString: value)
+    }
+
     /// The payload as a new array (for small control frames).
     public var bytes: [UInt8] { withBytes { Array($0) } }
 }

@@ -166,6 +166,22 @@ final class BaseServerLoopTests: XCTestCase {
         XCTAssertNil(server.parameters(of: UInt32(Self.sims)))
     }
 
+    func testSummaryNamesWhereTheDataCameFromOncePerSimulation() throws {
+        let transport = EmbeddedServerTransport()
+        transport.dataPeer = "10.77.0.12"
+        script(transport)
+        let server = try ProbeFlavor(config: try makeConfig(), studyDirectory: directory, launcherAddress: "embedded",
+                                     transport: transport)
+        try server.run()
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json")))
+        let peers = try XCTUnwrap((summary as? [String: Any])?["data_peers"] as? [[String: Any]])
+        XCTAssertEqual(peers.count, 1)
+        XCTAssertEqual(peers.first?["address"] as? String, "10.77.0.12")
+        XCTAssertEqual(peers.first?["rank"] as? Int, 0)
+        // Counted per simulation, not per message (each sent \(Self.steps) steps).
+        XCTAssertEqual(peers.first?["simulations"] as? Int, Self.sims)
+    }
+
     func testDuplicateAndMalformedDataAreDroppedNotApplied() throws {
         let transport = EmbeddedServerTransport()
         script(transport)
