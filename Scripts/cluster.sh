@@ -40,9 +40,9 @@
 # (AuthInfo=socket=... in slurm.conf, which srun, sbatch, slurmd and slurmstepd all read), and
 # its daemons listen inside the namespaces, so the same ports do not clash. `stop` only signals
 # Slurm daemons started with `-f $state/slurm.conf`, the munged on this cluster's socket, and
-# processes inside this cluster's namespaces. Caveat: Scripts/slurm-cluster.sh runs its Slurm
-# commands (scancel, sinfo) with whatever SLURM_CONF it inherits: run it from a shell where
-# this cluster's `env` was not eval'ed (or `env -u SLURM_CONF Scripts/slurm-cluster.sh stop`).
+# processes inside this cluster's namespaces. Scripts/slurm-cluster.sh exports its own
+# SLURM_CONF (/etc/slurm/slurm.conf), so it never acts on this cluster, even from a shell where
+# this cluster's `env` was eval'ed.
 #
 # MPI across nodes: Open MPI 4.1 programs started with `srun --mpi=pmix` (MpiDefault=pmix)
 # work across nodes with no OMPI_MCA_* setting: ranks on different nodes see different host
