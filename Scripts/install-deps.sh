@@ -23,8 +23,9 @@
 #   torch    PyTorch and safetensors in that .venv, for the deep-learning flavor's trainers
 #            (PyPI's torch brings its CUDA libraries, about 5 GB, and runs on the CPU here;
 #            implies python)
-#   test     what Scripts/test.sh uses: build python mpi4py torch slurm oar browser, without the
-#            groups that MELISSA_SKIP_SLURM=1, MELISSA_SKIP_OAR=1, MELISSA_SKIP_BROWSER=1 or
+#   test     what Scripts/test.sh uses: build python mpi4py torch slurm cluster oar browser,
+#            without the groups that MELISSA_SKIP_SLURM=1 (slurm and cluster),
+#            MELISSA_SKIP_CLUSTER=1, MELISSA_SKIP_OAR=1, MELISSA_SKIP_BROWSER=1 or
 #            MELISSA_SKIP_TORCH=1 skip
 #
 # Environment: MELISSA_VENV (default <repo>/.venv) is where the python group installs.
@@ -65,6 +66,7 @@ expand() {
       test)
         wanted+=(build python mpi4py)
         [ "${MELISSA_SKIP_SLURM:-0}" = 1 ] || wanted+=(slurm)
+        [ "${MELISSA_SKIP_SLURM:-0}" = 1 ] || [ "${MELISSA_SKIP_CLUSTER:-0}" = 1 ] || wanted+=(cluster)
         [ "${MELISSA_SKIP_OAR:-0}" = 1 ] || wanted+=(oar)
         [ "${MELISSA_SKIP_BROWSER:-0}" = 1 ] || wanted+=(browser)
         [ "${MELISSA_SKIP_TORCH:-0}" = 1 ] || wanted+=(torch) ;;

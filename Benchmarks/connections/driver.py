@@ -167,8 +167,9 @@ def main():
             events.flush()
 
     # One process holds N x M sockets: each a TCP fd plus its mailbox's eventfd. The soft limit
-    # goes to the hard one; as root (CAP_SYS_RESOURCE) both go up to what N ranks of up to 4 server
-    # ranks need, so a low limit given to the server (run.py --server-nofile) does not hit the driver.
+    # goes to the hard one; with CAP_SYS_RESOURCE the hard one goes up to what N ranks of up to 4
+    # server ranks need (a container's root usually lacks it: then the driver shares the hard
+    # limit run.py --server-nofile gives the server, and says so below when it is too low).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = 8 * a.ranks + 256
     try:
@@ -210,6 +211,12 @@ def main():
     # sockets get a context of their own, sized once the reply told us M.
     ctx = zmq.Context()
     ctx.max_sockets = a.ranks * m + 64
+    need = 2 * a.ranks * m + 64
+    if need > report["rlimit_nofile"]:
+        event("driver_limit", need=need, limit=report["rlimit_nofile"])
+        print(f"driver: {a.ranks} x {m} data sockets need about {need} open files in this process, "
+              f"its limit is {report['rlimit_nofile']} (RLIMIT_NOFILE, hard limit reached)", file=sys.stderr)
+        return 5
     password = None
     if reply["data_mechanism"] == 2:
         password = read_key_file(pathlib.Path(study, "keys", "data.password"))["password"].encode()
