@@ -7,7 +7,9 @@ opens N data connections (one PUSH socket per emulated client rank, as the clien
 does), sends step 0 on each as soon as it is ready, holds them idle, then streams the remaining
 steps and closes. Meanwhile it samples the melissa-server process every --period seconds:
 open fds (/proc/PID/fd), VmRSS/VmHWM/Threads (/proc/PID/status), CPU time (/proc/PID/stat) and
-the ESTABLISHED TCP connections whose local port is the data port (/proc/net/tcp{,6}).
+the ESTABLISHED TCP connections whose local port is the data port (/proc/net/tcp{,6}), and the
+kernel's TcpExt ListenOverflows (/proc/net/netstat: SYNs dropped because the data socket's accept
+queue, libzmq's ZMQ_BACKLOG of 100 by default, was full).
 
 Per N it reports the server's idle baseline (after the handshake, before any data connection),
 the state with all N connections up and idle, the per-client-rank deltas, the driver's connect
@@ -16,7 +18,8 @@ on connecting, and the ingest rate of the remaining steps (bytes sent after the 
 the server's last accepted message). It checks that the study succeeded (launcher exit 0, the
 simulation finished, every message accepted, nothing dropped, the mean equal to what was sent);
 a failure at some N is recorded with the log lines that explain it, and the run goes on to the
-next N (exit status 1 at the end).
+next N (exit status 1 at the end). The installed binaries' sha256 and mtime are printed and kept
+in the rows: <prefix> may be reinstalled between runs.
 """
 import argparse
 import json
@@ -34,7 +37,6 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 HEADER = 48
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def value(sim, step, field, cell):
@@ -101,15 +103,6 @@ def count_established(regex):
     return n
 
 
-def tcp_memory_pages():
-    """Kernel memory of every TCP socket of the machine (pages; both ends of every connection)."""
-    for line in pathlib.Path("/proc/net/sockstat").read_text().splitlines():
-        if line.startswith("TCP:"):
-            parts = line.split()
-            return int(parts[parts.index("mem") + 1])
-    return None
-
-
 def listen_counters():
     """TcpExt ListenOverflows and ListenDrops (machine-wide, since boot): SYNs dropped because a
     listening socket's accept queue (its backlog) was full; the peer retransmits 1 s later."""
@@ -128,7 +121,6 @@ def sample(pid, regex):
     except (OSError, KeyError, ValueError):
         return None
     s["conns"] = count_established(regex) if regex else 0
-    s["tcp_pages"] = tcp_memory_pages()
     s["listen_overflows"], s["listen_drops"] = listen_counters()
     return s
 
@@ -171,11 +163,12 @@ def log_excerpt(path, patterns=("error", "fail", "assert", "too many", "emfile",
 
 
 def run_one(a, index, n):
-    study = a.work / f"n{n}"
+    name = f"n{n}" if a.ranks.count(n) == 1 else f"n{n}.{index}"  # --ranks may repeat an N
+    study = a.work / name
     if study.exists():
         shutil.rmtree(study)  # the launcher refuses to overwrite a study
-    config_path = a.work / f"n{n}.json"
-    events_path = a.work / f"n{n}.events.jsonl"
+    config_path = a.work / f"{name}.json"
+    events_path = a.work / f"{name}.events.jsonl"
     events_path.unlink(missing_ok=True)
     target = a.messages
     steps = max(2, math.ceil(target / n)) + 1  # step 0 while connecting, then >= `target` messages
@@ -191,7 +184,7 @@ def run_one(a, index, n):
             "scheduler": "openmpi",
             # Unbound: mpirun would otherwise pin both the server and the driver to core 0.
             "scheduler_arg_client": ["-n", "1", "--bind-to", "none"],
-            "scheduler_arg_server": ["-n", str(a.server_ranks), "--bind-to", "none"],
+            "scheduler_arg_server": ["-n", "1", "--bind-to", "none"],
             "job_limit": 1, "timer_delay": 0.1, "server_timeout": 60, "fault_tolerance": False,
             "launcher_port": port + 2,
         },
@@ -205,14 +198,14 @@ def run_one(a, index, n):
         "server_config": {"connection_port": port, "data_port": port + 1, "data_encryption": not a.plain},
     }
     config_path.write_text(json.dumps(config, indent=2))
-    log_path = a.work / f"n{n}.launcher.log"
+    log_path = a.work / f"{name}.launcher.log"
 
     def limits():
         if a.server_nofile:  # inherited by mpirun and the server (the driver raises its own)
             soft, hard = a.server_nofile
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
-    row = {"ranks": n, "server_ranks": a.server_ranks, "connections": n * a.server_ranks, "steps": steps,
+    row = {"ranks": n, "server_ranks": 1, "connections": n, "steps": steps,
            "cells_per_rank": a.cells_per_rank, "encryption": "PLAIN" if a.plain else "CURVE",
            "study": str(study), "errors": []}
     samples, pid, regex, timed_out = [], None, None, False
@@ -262,14 +255,12 @@ def run_one(a, index, n):
         "open files", "client ranks", "budget", "rlimit", "connection"), limit=20)]
     ev = read_events(events_path)
     row["events"] = ev
-    (a.work / f"n{n}.samples.json").write_text(json.dumps(samples))
+    (a.work / f"{name}.samples.json").write_text(json.dumps(samples))
 
     # --- what the study says ---------------------------------------------------------------
     summary_path = study / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    expected = n * (steps)  # one message per (client rank, step): one field, one server rank, >= 1 cell each
-    if a.server_ranks > 1:
-        expected = None  # several ranks: the overlaps decide (driver.py's plan); not checked here
+    expected = n * steps  # one message per (client rank, step): one field, one server rank, >= 1 cell each
     if rc != 0:
         row["errors"].append(f"the launcher exited {rc}")
     if summary is None:
@@ -283,7 +274,7 @@ def run_one(a, index, n):
                           "ingest": summary.get("ingest"), "errors": summary.get("errors")}
         if summary["finished"] != 1 or summary["failed"]:
             row["errors"].append(f"finished {summary['finished']}/1, failed {summary['failed']}")
-        if expected is not None and counters["accepted"] != expected:
+        if counters["accepted"] != expected:
             row["errors"].append(f"accepted {counters['accepted']} of {expected} messages")
         if dropped:
             row["errors"].append(f"dropped {dropped}")
@@ -305,21 +296,19 @@ def run_one(a, index, n):
         base = [s for s in samples if s["t"] <= ev["connect_start"]["time"]][-1:]
     idle = window(samples, ev["connected"]["time"] + 0.1, ev["ingest_start"]["time"])
     row["samples"] = {"baseline": len(base), "connected": len(idle), "total": len(samples)}
-    row["baseline"] = {k: summarize(base, k) for k in ("fds", "rss_kib", "conns", "threads", "tcp_pages")}
-    row["connected"] = {k: summarize(idle, k) for k in ("fds", "rss_kib", "conns", "threads", "tcp_pages")}
+    row["baseline"] = {k: summarize(base, k) for k in ("fds", "rss_kib", "conns", "threads")}
+    row["connected"] = {k: summarize(idle, k) for k in ("fds", "rss_kib", "conns", "threads")}
     row["peak"] = {"fds": max(s["fds"] for s in samples), "rss_kib": max(s["rss_kib"] for s in samples),
                    "hwm_kib": samples[-1]["hwm_kib"], "conns": max(s["conns"] for s in samples)}
     after = [s for s in samples if "closed" in ev and s["t"] >= ev["closed"]["time"] + 0.2]
     if after:
         row["after_close"] = {"fds": after[-1]["fds"], "conns": after[-1]["conns"], "rss_kib": after[-1]["rss_kib"]}
-    conns = n * a.server_ranks
+    conns = n
     b, c = row["baseline"], row["connected"]
     if base and idle:
         row["per_connection"] = {
             "fds": (c["fds"] - b["fds"]) / conns,
             "rss_kib": (c["rss_kib"] - b["rss_kib"]) / conns,
-            "tcp_kib_both_ends": ((c["tcp_pages"] - b["tcp_pages"]) * PAGE / 1024 / conns
-                                  if c["tcp_pages"] is not None else None),
         }
     # Server CPU while the connections came up (CURVE handshakes, ZAP, step 0 of each).
     before = [s for s in samples if s["t"] <= ev["connect_start"]["time"]]
@@ -469,7 +458,6 @@ def main():
     ap.add_argument("--cells-per-rank", type=int, default=4, help="cells of each emulated rank's slice")
     ap.add_argument("--messages", type=int, default=200000,
                     help="about this many messages in the ingest phase (steps = ceil(messages / N) + 1, at least 3)")
-    ap.add_argument("--server-ranks", type=int, default=1)
     ap.add_argument("--port", type=int, default=30700, help="first port (10 per N: connection, data, launcher)")
     ap.add_argument("--plain", action="store_true", help="data_encryption false (PLAIN data sockets)")
     ap.add_argument("--server-nofile", default="",

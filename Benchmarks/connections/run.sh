@@ -27,6 +27,9 @@
 #            raises its own (as root, its hard limit too)
 #   --work DIR keeps the studies, configs, events and samples (default: a temporary directory)
 #
+# Beside it, backlog.py measures the same burst of connections against a bare libzmq PULL socket
+# with listen backlogs of 100 (libzmq's default, the server's) and 4096.
+#
 # Environment: PYTHON (default <repo>/.venv/bin/python, with pyzmq; numpy + netCDF4 for the mean check).
 set -euo pipefail
 
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
         --short|--plain) args+=("$1") ;;
         --prefix) prefix="$2"; shift ;;
         --work) work="$2"; shift ;;
-        --json|--ranks|--cells-per-rank|--messages|--port|--server-nofile|--settle|--hold|--period|--timeout|--server-ranks)
+        --json|--ranks|--cells-per-rank|--messages|--port|--server-nofile|--settle|--hold|--period|--timeout)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
             args+=("$1" "$2"); shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;

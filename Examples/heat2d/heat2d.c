@@ -29,6 +29,7 @@ typedef struct {
     double alpha;      /* diffusion coefficient */
     double t_end;      /* physical time of the last output step */
     int use_melissa;   /* 0 with --no-melissa: same computation, nothing streamed */
+    int persistent;    /* --persistent: run every simulation the server hands this job */
     double t_initial;  /* parameter 1: initial temperature of the plate */
     double t_boundary; /* parameter 2: temperature imposed on the four edges */
 } options;
@@ -47,6 +48,9 @@ static void usage(FILE *out) {
             "  --alpha A     diffusion coefficient (default 1)\n"
             "  --t-end T     physical time of the last step (default 0.1)\n"
             "  --no-melissa  compute without streaming (overhead baseline)\n"
+            "  --persistent  a persistent client job (client_config.persistent_jobs): run one\n"
+            "                simulation after another, with the parameters the server hands\n"
+            "                out (melissa_fetch_next_parameters); the arguments' are ignored\n"
             "Environment: MELISSA_SIMU_ID, MELISSA_SERVER_ADDRESS (set by the launcher);\n"
             "  HEAT2D_DUMP_DIR: also write each rank's values to\n"
             "  $HEAT2D_DUMP_DIR/heat2d.sim<MELISSA_SIMU_ID>.rank<r>.bin (float64, step-major)\n");
@@ -87,6 +91,9 @@ static int parse_options(int argc, char **argv, int rank, options *o) {
             return 1;
         } else if (strcmp(a, "--no-melissa") == 0) {
             o->use_melissa = 0;
+            continue;
+        } else if (strcmp(a, "--persistent") == 0) {
+            o->persistent = 1;
             continue;
         } else if (strncmp(a, "--", 2) != 0) {
             if (n_params == 2 || parse_double(a, &params[n_params]) != 0) {
@@ -131,12 +138,12 @@ static int parse_options(int argc, char **argv, int rank, options *o) {
 
 /* Opens this rank's dump file when HEAT2D_DUMP_DIR is set (NULL otherwise). Truncated, so a
  * simulation run again under the same id leaves only its last run's values. */
-static FILE *open_dump(int rank) {
+static FILE *open_dump(int rank, int id) {
     const char *dir = getenv("HEAT2D_DUMP_DIR");
     if (dir == NULL || *dir == '\0') return NULL;
-    const char *id = getenv("MELISSA_SIMU_ID");
     char path[4096];
-    int n = snprintf(path, sizeof path, "%s/heat2d.sim%s.rank%d.bin", dir, id ? id : "none", rank);
+    int n = id >= 0 ? snprintf(path, sizeof path, "%s/heat2d.sim%d.rank%d.bin", dir, id, rank)
+                    : snprintf(path, sizeof path, "%s/heat2d.simnone.rank%d.bin", dir, rank);
     FILE *f = (n > 0 && (size_t)n < sizeof path) ? fopen(path, "wb") : NULL;
     if (f == NULL) {
         fprintf(stderr, "heat2d: cannot open the dump file in '%s': %s\n", dir, strerror(errno));
@@ -145,23 +152,16 @@ static FILE *open_dump(int rank) {
     return f;
 }
 
-int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+/* The simulation being run: Melissa's (MELISSA_SIMU_ID, or the one a persistent job fetched),
+ * or, without Melissa, MELISSA_SIMU_ID if set; -1 when unknown. */
+static int simulation_id(const options *o) {
+    if (o->use_melissa) return melissa_simulation_id();
+    const char *id = getenv("MELISSA_SIMU_ID");
+    return id != NULL && *id != '\0' ? atoi(id) : -1;
+}
 
-    options o;
-    int status = parse_options(argc, argv, rank, &o);
-    if (status == 0 && o.ny < size) {
-        if (rank == 0) fprintf(stderr, "heat2d: --ny %d is smaller than the %d ranks\n", o.ny, size);
-        status = 2;
-    }
-    if (status != 0) {
-        MPI_Finalize();
-        return status == 1 ? 0 : status;
-    }
-
+/* One simulation with the parameters in o: computes, streams, and dumps if asked. */
+static void simulate(options o, int rank, int size) {
     /* Rows split as evenly as possible: the first ny % size ranks get one more. */
     const int nx = o.nx;
     const int local_ny = o.ny / size + (rank < o.ny % size ? 1 : 0);
@@ -195,7 +195,7 @@ int main(int argc, char **argv) {
     }
 
     if (o.use_melissa) melissa_init("temperature", local_ny * nx, MPI_COMM_WORLD);
-    FILE *dump = open_dump(rank);
+    FILE *dump = open_dump(rank, simulation_id(&o));
 
     const double tb = o.t_boundary;
     double start = MPI_Wtime();
@@ -236,14 +236,45 @@ int main(int argc, char **argv) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (rank == 0) {
-        const char *id = getenv("MELISSA_SIMU_ID");
-        printf("heat2d: simulation %s: %dx%d grid on %d rank(s), %d steps x %d substeps (dt %.3g, t_end %.3g), "
+        const int id = simulation_id(&o);
+        printf("heat2d: simulation %d: %dx%d grid on %d rank(s), %d steps x %d substeps (dt %.3g, t_end %.3g), "
                "T_initial %g, T_boundary %g, %s, %.3f s, finalize %.3f s\n",
-               id ? id : "-", o.nx, o.ny, size, o.steps, substeps, dt, o.t_end, o.t_initial, o.t_boundary,
+               id, o.nx, o.ny, size, o.steps, substeps, dt, o.t_end, o.t_initial, o.t_boundary,
                o.use_melissa ? "streamed" : "not streamed", compute, finalize);
     }
     free(u);
     free(v);
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+
+    options o;
+    int status = parse_options(argc, argv, rank, &o);
+    if (status == 0 && o.ny < size) {
+        if (rank == 0) fprintf(stderr, "heat2d: --ny %d is smaller than the %d ranks\n", o.ny, size);
+        status = 2;
+    }
+    if (status != 0) {
+        MPI_Finalize();
+        return status == 1 ? 0 : status;
+    }
+    if (o.persistent && o.use_melissa) {
+        /* A persistent job: simulation after simulation, until the server has no more. */
+        double parameters[2];
+        int n;
+        while ((n = melissa_fetch_next_parameters(parameters, 2, MPI_COMM_WORLD)) > 0) {
+            o.t_initial = parameters[0];
+            o.t_boundary = parameters[1];
+            simulate(o, rank, size);
+        }
+    } else {
+        simulate(o, rank, size);
+    }
     MPI_Finalize();
     return 0;
 }
+

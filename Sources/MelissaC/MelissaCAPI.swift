@@ -18,6 +18,9 @@ import Musl
 nonisolated(unsafe) private var sharedClient: MelissaClient?
 /// The communicator of the first melissa_init, used to abort from melissa_send/finalize.
 nonisolated(unsafe) private var sharedCommunicator: MPI_Comm?
+/// The simulation the last melissa_fetch_next_parameters handed out: the next melissa_init
+/// streams as it instead of as MELISSA_SIMU_ID.
+nonisolated(unsafe) private var fetchedSimulation: UInt32?
 
 /// Registers `field_name` with `local_vect_size` values on this rank; the first call connects to
 /// the server. Collective over `comm_app`.
@@ -34,7 +37,9 @@ public func melissa_init(_ fieldName: UnsafePointer<CChar>?, _ localVectSize: In
         if let sharedClient {
             client = sharedClient
         } else {
-            client = try MelissaClient(communicator: Communicator(commApp))
+            var settings = try ClientSettings(environment: ProcessEnvironment.current())
+            if let fetchedSimulation { settings.simulationID = fetchedSimulation }
+            client = try MelissaClient(communicator: Communicator(commApp), settings: settings)
             sharedClient = client
             sharedCommunicator = commApp
         }
@@ -107,6 +112,68 @@ public func melissa_finalize() {
     } catch {
         fatal(error.description, abortOn: sharedCommunicator ?? melissa_mpi_comm_world())
     }
+}
+
+/// Persistent clients: which simulation to run next and its `capacity` parameters, written to
+/// `parameters`. Returns the number of parameters (at least 1), or 0 when the study has nothing
+/// more for this job (the simulation should then end). Collective over `comm_app`. The current
+/// simulation, if any, is finalized first; the next melissa_init streams as the new one.
+@_cdecl("melissa_fetch_next_parameters")
+public func melissa_fetch_next_parameters(_ parameters: UnsafeMutablePointer<Double>?, _ capacity: Int32,
+                                          _ commApp: MPI_Comm?) -> Int32 {
+    requireMPIRunning("melissa_fetch_next_parameters")
+    guard let commApp, commApp != melissa_mpi_comm_null() else {
+        fatal("melissa_fetch_next_parameters: comm_app is MPI_COMM_NULL; pass the simulation's communicator",
+              abortOn: melissa_mpi_comm_world())
+    }
+    do throws(ClientError) {
+        if let client = sharedClient {
+            try client.finalize()
+            sharedClient = nil
+        }
+        let settings = try ClientSettings(environment: ProcessEnvironment.current())
+        switch try MelissaClient.fetchNextSimulation(communicator: Communicator(commApp), settings: settings,
+                                                      previous: fetchedSimulation) {
+        case .finished:
+            fetchedSimulation = nil
+            return 0
+        case let .run(simulation, values):
+            guard values.count <= Int(max(0, capacity)), let parameters else {
+                fatal("melissa_fetch_next_parameters: simulation \(simulation) has \(values.count) parameters "
+                      + "(study_options.nb_parameters) but the buffer holds \(max(0, capacity))", abortOn: commApp)
+            }
+            for (i, value) in values.enumerated() { parameters[i] = value }
+            fetchedSimulation = simulation
+            return Int32(values.count)
+        }
+    } catch {
+        fatal(error.description, abortOn: commApp)
+    }
+}
+
+/// The simulation this process streams as: the one melissa_fetch_next_parameters handed out
+/// last, else MELISSA_SIMU_ID; -1 when neither is known (or MELISSA_SIMU_ID is malformed).
+@_cdecl("melissa_simulation_id")
+public func melissa_simulation_id() -> Int32 {
+    if let fetchedSimulation { return Int32(bitPattern: fetchedSimulation) }
+    guard let text = getenv("MELISSA_SIMU_ID"), let id = Int32(String(cString: text)), id >= 0 else { return -1 }
+    return id
+}
+
+/// Fortran's melissa_fetch_next_parameters: the capacity by reference and the communicator as a
+/// Fortran handle.
+@_cdecl("melissa_fetch_next_parameters_f")
+public func melissa_fetch_next_parameters_f(_ parameters: UnsafeMutablePointer<Double>?, _ capacity: UnsafeMutablePointer<Int32>?,
+                                            _ commFortran: UnsafeMutablePointer<melissa_mpi_fint>?) -> Int32 {
+    requireMPIRunning("melissa_fetch_next_parameters")
+    guard let capacity else { fatal("melissa_fetch_next_parameters: capacity is a null reference", abortOn: melissa_mpi_comm_world()) }
+    guard let commFortran else { fatal("melissa_fetch_next_parameters: comm is a null reference", abortOn: melissa_mpi_comm_world()) }
+    let comm = MPI_Comm_f2c(commFortran.pointee)
+    guard let comm, comm != melissa_mpi_comm_null() else {
+        fatal("melissa_fetch_next_parameters: comm (\(commFortran.pointee)) is MPI_COMM_NULL or not a valid Fortran communicator handle",
+              abortOn: melissa_mpi_comm_world())
+    }
+    return melissa_fetch_next_parameters(parameters, capacity.pointee, comm)
 }
 
 /// The registered field name the bytes at `pointer` start with, followed by a NUL or a blank

@@ -15,11 +15,25 @@ extension MelissaClient {
     /// mismatch or a malformed reply fails identically on every rank. A timeout or transport error
     /// on rank 0 is broadcast as text, so the other ranks fail too instead of waiting forever.
     func handshake(context: ZMQContext, rank: Int, size: Int) throws(ClientError) -> HandshakeReply {
+        let request = HandshakeRequest(simulationID: settings.simulationID, clientCommSize: UInt32(clamping: size))
+        let answer = try Self.askServerRankZero(request.encode(), what: "handshake", settings: settings,
+                                                context: context, communicator: communicator, rank: rank)
+        return try decodeReply(answer)
+    }
+
+    /// Rank 0 sends `request` to server rank 0 and every rank of `communicator` gets the same
+    /// answer bytes (collective). Rank 0 broadcasts the raw reply rather than its decoded view,
+    /// so a refusal, a version mismatch or a malformed reply fails identically on every rank; a
+    /// timeout or transport error on rank 0 is broadcast as text, so the other ranks fail too
+    /// instead of waiting forever.
+    static func askServerRankZero(_ request: [UInt8], what: String, settings: ClientSettings, context: ZMQContext,
+                                  communicator: Communicator, rank: Int) throws(ClientError) -> [UInt8] {
         var payload: [UInt8] = []
         var rootError: ClientError?
         if rank == 0 {
             do throws(ClientError) {
-                payload = [BroadcastStatus.reply.rawValue] + (try requestReply(context: context, clientCommSize: size))
+                payload = [BroadcastStatus.reply.rawValue] + (try requestReply(request, what: what, settings: settings,
+                                                                               context: context))
             } catch {
                 rootError = error
                 payload = [BroadcastStatus.failure.rawValue] + Array(error.description.utf8)
@@ -27,7 +41,7 @@ extension MelissaClient {
         }
         let received: [UInt8]
         do { received = try communicator.broadcast(payload, root: 0) } catch {
-            throw .mpi(error, during: "broadcasting the handshake reply from client rank 0")
+            throw .mpi(error, during: "broadcasting the \(what) reply from client rank 0")
         }
         if let rootError { throw rootError }
         guard let status = received.first.flatMap(BroadcastStatus.init(rawValue:)) else {
@@ -38,12 +52,13 @@ extension MelissaClient {
         case .failure:
             throw .handshakeFailedOnRankZero(message: String(decoding: body, as: UTF8.self))
         case .reply:
-            return try decodeReply(body)
+            return body
         }
     }
 
     /// Rank 0 only: one REQ round trip to server rank 0, bounded by the connect timeout.
-    private func requestReply(context: ZMQContext, clientCommSize: Int) throws(ClientError) -> [UInt8] {
+    private static func requestReply(_ request: [UInt8], what: String, settings: ClientSettings,
+                                     context: ZMQContext) throws(ClientError) -> [UInt8] {
         let address = settings.serverAddress
         let milliseconds = Int32(min(settings.connectTimeout * 1000, Double(Int32.max)).rounded(.up))
         let socket: ZMQSocket
@@ -53,11 +68,9 @@ extension MelissaClient {
             try socket.setTimeouts(send: milliseconds, receive: milliseconds, linger: 0)
             if let curve = settings.credentials { try socket.becomeCurveClient(curve.keys, serverPublicKey: curve.serverPublicKey) }
             try socket.connect(address)
-            let request = HandshakeRequest(simulationID: settings.simulationID,
-                                           clientCommSize: UInt32(clamping: clientCommSize))
-            try socket.send(request.encode())
+            try socket.send(request)
         } catch {
-            throw .transport(error, during: "sending the handshake request to the Melissa server at \(address)")
+            throw .transport(error, during: "sending the \(what) request to the Melissa server at \(address)")
         }
         // The REQ socket only serves this round trip; closing it now frees server rank 0's
         // connection slot for the rest of the run.
@@ -67,7 +80,7 @@ extension MelissaClient {
             try socket.receive(into: message)
         } catch {
             if error.isTimeout { throw .serverTimeout(address: address, seconds: settings.connectTimeout) }
-            throw .transport(error, during: "waiting for the handshake reply of the Melissa server at \(address)")
+            throw .transport(error, during: "waiting for the \(what) reply of the Melissa server at \(address)")
         }
         return message.bytes
     }

@@ -6,6 +6,9 @@
 !     call melissa_send("temperature", values)
 !     call melissa_finalize()
 !     print *, melissa_version()
+!     do while (melissa_fetch_next_parameters(params, comm) > 0)   ! persistent clients
+!         ... melissa_init, melissa_send, melissa_finalize with params ...
+!     end do
 !
 ! Unlike the include file "melissa/api.f90" (Melissa's interface, kept for existing codes), names
 ! need no char(0): trailing blanks are trimmed and the terminator is added here. Scripts/build.sh
@@ -18,14 +21,35 @@ module melissa
     implicit none
     private
 
-    public :: melissa_init, melissa_send, melissa_finalize, melissa_version
+    public :: melissa_init, melissa_send, melissa_finalize, melissa_version, melissa_fetch_next_parameters, &
+        melissa_simulation_id
 
     !> Registers a field (collective over the communicator); the first call connects.
     interface melissa_init
         module procedure melissa_init_handle, melissa_init_f08
     end interface melissa_init
 
+    !> Persistent clients: the next simulation's parameters (collective); 0 when none is left.
+    interface melissa_fetch_next_parameters
+        module procedure melissa_fetch_next_handle, melissa_fetch_next_f08
+    end interface melissa_fetch_next_parameters
+
     interface
+        function c_melissa_fetch_next_parameters_f(parameters, capacity, comm) &
+                bind(c, name = 'melissa_fetch_next_parameters_f') result(count)
+            import :: c_int, c_double
+            real(kind=c_double), dimension(*), intent(out) :: parameters
+            integer(kind=c_int), intent(in) :: capacity
+            integer(kind=c_int), intent(in) :: comm
+            integer(kind=c_int) :: count
+        end function c_melissa_fetch_next_parameters_f
+
+        !> The simulation this process streams as (MELISSA_SIMU_ID or the last one fetched); -1 if none.
+        function melissa_simulation_id() bind(c, name = 'melissa_simulation_id') result(id)
+            import :: c_int
+            integer(kind=c_int) :: id
+        end function melissa_simulation_id
+
         subroutine c_melissa_init_f(field_name, local_vect_size, comm) bind(c, name = 'melissa_init_f')
             import :: c_char, c_int
             character(kind=c_char), dimension(*), intent(in) :: field_name
@@ -77,6 +101,23 @@ contains
     subroutine melissa_finalize()
         call c_melissa_finalize()
     end subroutine melissa_finalize
+
+    !> melissa_fetch_next_parameters with an integer communicator handle: fills parameters
+    !> (at most size(parameters) values) and returns how many the simulation has, 0 when done.
+    function melissa_fetch_next_handle(parameters, comm) result(count)
+        real(kind=c_double), dimension(:), intent(out) :: parameters
+        integer, intent(in) :: comm
+        integer :: count
+        count = int(c_melissa_fetch_next_parameters_f(parameters, int(size(parameters), c_int), int(comm, c_int)))
+    end function melissa_fetch_next_handle
+
+    !> melissa_fetch_next_parameters with an mpi_f08 communicator.
+    function melissa_fetch_next_f08(parameters, comm) result(count)
+        real(kind=c_double), dimension(:), intent(out) :: parameters
+        type(MPI_Comm), intent(in) :: comm
+        integer :: count
+        count = int(c_melissa_fetch_next_parameters_f(parameters, int(size(parameters), c_int), int(comm%MPI_VAL, c_int)))
+    end function melissa_fetch_next_f08
 
     !> The client library's version, "major.minor.patch".
     function melissa_version() result(version)

@@ -11,6 +11,11 @@ instrumented for Melissa run unchanged:
     melissa_api.melissa_send("temperature", values)       # float64, C-contiguous, not copied
     melissa_api.melissa_finalize()                         # collective, before MPI ends
 
+Persistent clients (client_config.persistent_jobs) loop over simulations:
+
+    while (params := melissa_api.melissa_fetch_next_parameters(MPI.COMM_WORLD)) is not None:
+        ...  # melissa_init, melissa_send, melissa_finalize with these parameters
+
 It calls libmelissa.so (the C library) through ctypes. Scripts/build.sh installs this file in
 <prefix>/lib/python, next to <prefix>/lib/libmelissa.so which it loads; make it importable with
 PYTHONPATH=<prefix>/lib/python (`melissa-config --pythonpath` prints the directory).
@@ -31,10 +36,13 @@ import os
 
 import numpy as np
 
-__all__ = ["melissa_init", "melissa_send", "melissa_finalize", "melissa_version"]
+__all__ = ["melissa_init", "melissa_send", "melissa_finalize", "melissa_version", "melissa_fetch_next_parameters",
+           "melissa_simulation_id"]
 
 # The study's limit on field names (study_options.field_names), in UTF-8 bytes.
 _MAX_FIELD_NAME_BYTES = 255
+# The most parameters a server may send for one simulation (the protocol's limit).
+_MAX_PARAMETERS = 65536
 _LIBRARY_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libmelissa.so")
 
 
@@ -49,6 +57,11 @@ def _load():
     library.melissa_send.restype = None
     library.melissa_finalize.argtypes = []
     library.melissa_finalize.restype = None
+    library.melissa_fetch_next_parameters_f.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
+                                                        ctypes.POINTER(ctypes.c_int)]
+    library.melissa_fetch_next_parameters_f.restype = ctypes.c_int
+    library.melissa_simulation_id.argtypes = []
+    library.melissa_simulation_id.restype = ctypes.c_int
     library.melissa_version.argtypes = []
     library.melissa_version.restype = ctypes.c_char_p
     return library
@@ -118,6 +131,26 @@ def melissa_finalize():
     """Flushes the queued time steps and disconnects; collective, call it before MPI ends."""
     _library.melissa_finalize()
     _sizes.clear()
+
+
+def melissa_fetch_next_parameters(comm):
+    """Persistent clients: the parameters of the simulation this job runs next, as a float64
+    NumPy array, or None when the study has nothing more for it. Collective over `comm`. The
+    current simulation is finalized first; the next melissa_init streams as the new one."""
+    py2f = getattr(comm, "py2f", None)
+    if py2f is None:
+        raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
+    buffer = np.empty(_MAX_PARAMETERS, dtype=np.float64)
+    capacity = ctypes.c_int(_MAX_PARAMETERS)
+    handle = ctypes.c_int(py2f())
+    count = _library.melissa_fetch_next_parameters_f(buffer.ctypes.data, ctypes.byref(capacity), ctypes.byref(handle))
+    _sizes.clear()
+    return buffer[:count].copy() if count > 0 else None
+
+
+def melissa_simulation_id():
+    """The simulation this process streams as (MELISSA_SIMU_ID, or the last one fetched); -1 if none."""
+    return int(_library.melissa_simulation_id())
 
 
 def melissa_version():

@@ -192,6 +192,7 @@ open class BaseServer {
         }
         try finish()
         try closeConnection()
+        transport.shutdown()
     }
 
     // MARK: - flavor callbacks (docs/FLAVORS.md)

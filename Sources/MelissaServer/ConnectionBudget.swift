@@ -9,8 +9,9 @@ import MelissaTransport
 /// runs out of descriptors (libzmq then leaves connections unaccepted and their data never comes).
 public struct ConnectionBudget: Sendable, Equatable {
     /// Descriptors a rank uses besides client connections (its sockets, libzmq's and MPI's
-    /// internals, logs, checkpoint and result files). Measured: 40-60 on one rank (docs/PERFORMANCE.md);
-    /// the rest is headroom.
+    /// internals, logs, checkpoint and result files). Measured: 33 on an idle rank, and exactly
+    /// one more per client connection (docs/PERFORMANCE.md, "Connection budget"); the rest is
+    /// headroom for result files and the flavor.
     public static let reserved = 256
 
     /// Simulations that may run at once: `job_limit` jobs of `jobGroupSize` simulations,

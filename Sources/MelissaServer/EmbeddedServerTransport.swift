@@ -146,5 +146,8 @@ public final class EmbeddedServerTransport: ServerTransport {
     public func replyHandshake(_ frame: [UInt8]) throws { handshakeReplies.append(frame) }
     public func sendLauncher(_ frame: [UInt8]) throws { sentToLauncher.append(frame) }
     public func closeLauncher() { launcherClosed = true }
+    /// True once the server shut its transport down.
+    public private(set) var isShutDown = false
+    public func shutdown() { isShutDown = true }
     public var refusals: (count: Int, last: String) { (0, "") }
 }

@@ -47,6 +47,9 @@ public protocol ServerTransport: AnyObject {
     func sendLauncher(_ frame: [UInt8]) throws
     /// Closes the launcher channel after the last message (sent messages still go out).
     func closeLauncher()
+    /// Closes every socket and waits until what they still queue has left (each within its
+    /// linger): the study's last words reach the launcher and rank 0 before the process exits.
+    func shutdown()
     /// Peers refused by authentication so far, with the last one's description.
     var refusals: (count: Int, last: String) { get }
 }

@@ -68,6 +68,10 @@ public final class ZMQServerTransport: ServerTransport {
         }
         let options = config.studyOptions
         if options.zmqHWM > 0 { try dataSocket.setHighWaterMarks(receive: Int32(options.zmqHWM)) }
+        // libzmq's listen backlog is 100: thousands of client ranks connecting at once overflow
+        // it, and the kernel's dropped attempts retry 1, 3, 7, 15 s later (docs/PERFORMANCE.md,
+        // "Connection budget"). The kernel caps it at net.core.somaxconn.
+        try dataSocket.setListenBacklog(Self.listenBacklog)
         // Ranks on one node would all want data_port: each starts at data_port + rank and
         // binding is the test, so two servers on a node never race for a port.
         let dataPort = try dataSocket.bindFirstFree(address: bindAddress, port: config.serverConfig.dataPort + rank)
@@ -101,6 +105,7 @@ public final class ZMQServerTransport: ServerTransport {
         let server = config.serverConfig
         let rep = try context.socket(.rep)
         try rep.setTimeouts(send: 1000, linger: 0)
+        try rep.setListenBacklog(Self.listenBacklog)
         try rep.becomeCurveServer(serverKeys, domain: .handshake)
         let port = try rep.bindFirstFree(address: server.bindAddress, port: server.connectionPort)
         handshakeSocket = rep
@@ -189,6 +194,21 @@ public final class ZMQServerTransport: ServerTransport {
     }
 
     public func closeLauncher() { launcherSocket?.close() }
+
+    /// Pending connections each listening socket keeps (libzmq's default is 100).
+    static let listenBacklog: Int32 = 4096
+
+    public func shutdown() {
+        dataSocket.close()
+        internalPull.close()
+        for push in internalPushes.values { push.close() }
+        handshakeSocket?.close()
+        launcherSocket?.close()
+        zap.stop()
+        // Found by the connection benchmark: with thousands of client connections closing, the
+        // final studyEnd could still sit in libzmq's queue when the process exited.
+        context.terminate()
+    }
 
     public var refusals: (count: Int, last: String) { zap.refusals }
 }

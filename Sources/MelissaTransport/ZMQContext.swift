@@ -3,6 +3,7 @@ import CZMQ
 /// A libzmq context; thread-safe, so one is shared by every socket of a process.
 public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
+    private var terminated = false
 
     /// Creates a context with libzmq's defaults.
     public init() throws(ZMQError) {
@@ -10,7 +11,14 @@ public final class ZMQContext: @unchecked Sendable {
         handle = h
     }
 
-    deinit {
+    deinit { terminate() }
+
+    /// Terminates the context now: blocks until every socket of it is closed and their queued
+    /// messages left (within each socket's linger). A process that ends with `exit` must call
+    /// it, or messages still queued in libzmq's I/O thread are lost. Idempotent.
+    public func terminate() {
+        guard !terminated else { return }
+        terminated = true
         // A signal can interrupt the term; retry rather than leak the context.
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
     }

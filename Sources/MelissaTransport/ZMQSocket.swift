@@ -22,6 +22,12 @@ public final class ZMQSocket {
 
     // MARK: options
 
+    /// How many not-yet-accepted connections a listening socket keeps (ZMQ_BACKLOG, default
+    /// 100; the kernel caps it at net.core.somaxconn). Set before `bind`.
+    public func setListenBacklog(_ connections: Int32) throws(ZMQError) {
+        try setOption(ZMQ_BACKLOG, connections)
+    }
+
     /// Sets an integer option (ZMQ_LINGER, ZMQ_SNDHWM, ...).
     public func setOption(_ option: Int32, _ value: Int32) throws(ZMQError) {
         var v = value

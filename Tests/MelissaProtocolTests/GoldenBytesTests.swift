@@ -19,6 +19,36 @@ final class GoldenBytesTests: XCTestCase {
         XCTAssertEqual(decoding(golden, with: HandshakeRequest.decode), .success(message))
     }
 
+    func testNextSimulationRequest() {
+        let message = NextSimulationRequest(jobSimulationID: 7, previousSimulationID: 0x0102_0304)
+        let golden = hex("""
+            4d4c5348 0300 0400          // magic MLSH, version 3, kind 4
+            07000000                    // the job's simulation id 7 (MELISSA_SIMU_ID)
+            04030201                    // previous simulation 0x01020304
+            """)
+        XCTAssertEqual(golden.count, 16)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: NextSimulationRequest.decode), .success(message))
+        let first = hex("4d4c5348 0300 0400 07000000 ffffffff")  // first call: no previous simulation
+        XCTAssertEqual(NextSimulationRequest(jobSimulationID: 7).encode(), first)
+    }
+
+    func testNextSimulationReply() {
+        let message = NextSimulationReply(simulationID: 9, parameters: [1.5, -2])
+        let golden = hex("""
+            4d4c5348 0300 0500          // magic MLSH, version 3, kind 5
+            09000000                    // simulation 9
+            02000000                    // 2 parameters
+            000000000000f83f            // 1.5
+            00000000000000c0            // -2.0
+            """)
+        XCTAssertEqual(message.encode(), golden)
+        XCTAssertEqual(decoding(golden, with: NextSimulationReply.decode), .success(.next(message)))
+        let finished = hex("4d4c5348 0300 0500 ffffffff 00000000")  // nothing left for the job
+        XCTAssertEqual(NextSimulationReply.finished.encode(), finished)
+        XCTAssertEqual(decoding(finished, with: NextSimulationReply.decode), .success(.next(.finished)))
+    }
+
     func testHandshakeReply() {
         let message = HandshakeReply(nbTimeSteps: 100, verbosity: 2, dataMechanism: .plain, routing: .stepRoundRobin,
                                      fieldNames: ["T", "p\u{E9}"], dataEndpoints: ["tcp://h:1", "tcp://g:2"])

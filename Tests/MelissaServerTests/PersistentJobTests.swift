@@ -92,17 +92,9 @@ final class PersistentJobTests: XCTestCase {
         XCTAssertEqual(group.nextSimulation(jobOf: 1), .finished)
     }
 
-    func testNextSimulationMessagesGoldenBytesAndBadInput() throws {
-        let request = NextSimulationRequest(jobSimulationID: 7, previousSimulationID: 3)
-        XCTAssertEqual(request.encode(), [0x4d, 0x4c, 0x53, 0x48, 3, 0, 4, 0, 7, 0, 0, 0, 3, 0, 0, 0])
-        XCTAssertEqual(try request.encode().withUnsafeBytes { try NextSimulationRequest.decode($0) }, request)
-        XCTAssertEqual(NextSimulationRequest(jobSimulationID: 1).encode().suffix(4), [0xff, 0xff, 0xff, 0xff])
+    func testNextSimulationRepliesRefuseBadInput() throws {
         let reply = NextSimulationReply(simulationID: 2, parameters: [1.5])
-        XCTAssertEqual(reply.encode(), [0x4d, 0x4c, 0x53, 0x48, 3, 0, 5, 0, 2, 0, 0, 0, 1, 0, 0, 0,
-                                        0, 0, 0, 0, 0, 0, 0xf8, 0x3f])
-        XCTAssertEqual(try reply.encode().withUnsafeBytes { try NextSimulationReply.decode($0) }, .next(reply))
-        XCTAssertEqual(try NextSimulationReply.finished.encode().withUnsafeBytes { try NextSimulationReply.decode($0) },
-                       .next(.finished))
+        let request = NextSimulationRequest(jobSimulationID: 7, previousSimulationID: 3)
         // A refusal decodes as one; truncated, oversized and contradictory replies are errors.
         XCTAssertEqual(try HandshakeRefusal(reason: "no").encode().withUnsafeBytes { try NextSimulationReply.decode($0) },
                        .refused(HandshakeRefusal(reason: "no")))

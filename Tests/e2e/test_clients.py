@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT, base_config, load_results, run_launcher, write_config
 
-C_API = {"melissa_init", "melissa_init_f", "melissa_send", "melissa_finalize", "melissa_version"}
+C_API = {"melissa_init", "melissa_init_f", "melissa_send", "melissa_finalize", "melissa_version",
+         "melissa_fetch_next_parameters", "melissa_fetch_next_parameters_f", "melissa_simulation_id"}
 CLIENTS = ROOT / "Tests" / "e2e" / "clients"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 

@@ -31,6 +31,21 @@ end subroutine melissa_send
 subroutine melissa_finalize() bind(c, name = 'melissa_finalize')
 end subroutine melissa_finalize
 
+! Persistent clients: the next simulation's parameters; returns their number, 0 when done.
+function melissa_fetch_next_parameters(parameters, capacity, comm) bind(c, name='melissa_fetch_next_parameters_f')
+    use iso_c_binding, only: c_int, c_double
+    real(kind=c_double), dimension(*) :: parameters
+    integer(kind=c_int) :: capacity
+    integer(kind=c_int) :: comm
+    integer(kind=c_int) :: melissa_fetch_next_parameters
+end function melissa_fetch_next_parameters
+
+! The simulation this process streams as (MELISSA_SIMU_ID or the last one fetched); -1 if none.
+function melissa_simulation_id() bind(c, name = 'melissa_simulation_id')
+    use iso_c_binding, only: c_int
+    integer(kind=c_int) :: melissa_simulation_id
+end function melissa_simulation_id
+
 end interface
 
 ! Melissa's coupling constants, accepted for compatibility; only ZeroMQ coupling exists.

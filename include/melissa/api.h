@@ -44,6 +44,23 @@ void melissa_send(const char *field_name,
 /* Flushes every queued time step and disconnects. Call it before MPI_Finalize. */
 void melissa_finalize(void);
 
+/* Persistent clients (client_config.persistent_jobs): which simulation this job runs next.
+ * Writes its parameters (at most capacity doubles) and returns how many it has, or 0 when the
+ * study has nothing more for this job. Collective over comm. It finalizes the current
+ * simulation if melissa_finalize was not called; the next melissa_init streams as the new one:
+ *     while ((n = melissa_fetch_next_parameters(p, NP, comm)) > 0) {
+ *         melissa_init("u", size, comm); ... melissa_send("u", u); ... melissa_finalize();
+ *     }
+ */
+int melissa_fetch_next_parameters(double *parameters, int capacity, MPI_Comm comm);
+
+/* melissa_fetch_next_parameters for Fortran: capacity by reference, a Fortran communicator. */
+int melissa_fetch_next_parameters_f(double *parameters, int *capacity, MPI_Fint *comm_fortran);
+
+/* The simulation this process streams as: the one melissa_fetch_next_parameters handed out
+ * last, else MELISSA_SIMU_ID; -1 when neither is known. */
+int melissa_simulation_id(void);
+
 /* The client library's version, "major.minor.patch" (a static string). */
 const char *melissa_version(void);
 
