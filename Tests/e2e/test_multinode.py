@@ -117,8 +117,10 @@ def test_a_study_spread_over_nodes_moves_its_data_between_them(tmp_path, prefix,
     for rank in (0, 1):
         assert sum(p["simulations"] for p in peers if p["rank"] == rank) == sims, peers
     # Slurm's own record: the client jobs ran on node2 and node3, never on the server's node.
-    nodes = slurm(cluster, "sacct", "-c", "-X", "-n", "-P", "-o", "JobName,NodeList")
-    ran = {line.split("|")[1] for line in nodes.splitlines() if line.startswith("melissa.") and not line.split("|")[0].endswith(".server")}
+    ids = set(re.findall(r"submitted as slurm job (\d+)", said(config)))
+    assert len(ids) == sims, said(config)
+    nodes = slurm(cluster, "sacct", "-c", "-X", "-n", "-P", "-o", "JobIDRaw,NodeList")
+    ran = {line.split("|")[1] for line in nodes.splitlines() if line.split("|")[0] in ids}
     assert ran and "mlsn-node1" not in ran, nodes
 
 
